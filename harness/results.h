@@ -1,0 +1,70 @@
+/* results.h - the HDF5 results file, format version 1 (docs/FORMAT.md).
+ *
+ * A results writer creates the file up front (so an unwritable path fails
+ * before the first request), then receives each concurrency level's rows as
+ * the run goes. Datasets are chunked and deflate-compressed and appended to,
+ * so memory stays bounded however long the run. The file is flushed at the
+ * end of every level: a crash loses at most the level in progress. */
+#ifndef BENCH_RESULTS_H
+#define BENCH_RESULTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "record.h"
+#include "status.h"
+
+#define RESULTS_FORMAT_VERSION 1
+
+/* Root attributes. All strings are borrowed for the duration of the call. */
+typedef struct {
+    const char *harness_version;
+    const char *created_utc;   /* ISO 8601, e.g. 2026-11-29T06:30:00Z */
+    const char *model;         /* catalog / report name */
+    const char *served_model;  /* id sent in requests */
+    const char *endpoint;      /* base URL, never with credentials */
+    const char *endpoint_kind; /* "simulated" or "remote" */
+    const char *api;           /* "chat" or "completions" */
+    const char *config_json;   /* full effective configuration, no secrets */
+    int64_t t0_unix_ns;        /* wall-clock time of the run's zero */
+    int64_t t0_monotonic_ns;   /* CLOCK_MONOTONIC reading of the run's zero */
+} results_meta;
+
+/* Per-level attributes, written when the level ends. */
+typedef struct {
+    int concurrency;
+    int64_t t_start_ns, t_end_ns; /* relative to t0 */
+    uint64_t requests_ok, requests_failed, requests_warmup;
+} results_level_info;
+
+typedef struct results results;
+
+/* Create (truncate) the file at path and write the root attributes.
+ * *out is owned by the caller and released by results_close(). */
+bench_status results_create(const char *path, const results_meta *meta, results **out,
+                            bench_err *err);
+
+/* Start group /levels/c<concurrency> with empty requests/chunks/errors
+ * datasets. Only one level is open at a time. */
+bench_status results_level_begin(results *r, int concurrency, bench_err *err);
+
+/* Append rows to the open level. Arrays are borrowed for the call. The
+ * caller keeps request/chunk consistency (chunk_offset indexes `chunks`). */
+bench_status results_append_requests(results *r, const req_record *rows, size_t n, bench_err *err);
+bench_status results_append_chunks(results *r, const chunk_record *rows, size_t n, bench_err *err);
+/* One error row: the request id and the reason (truncated to 255 bytes). */
+bench_status results_append_error(results *r, uint64_t request_id, const char *message,
+                                  bench_err *err);
+
+/* Write the level's attributes, close its group and flush the file to disk. */
+bench_status results_level_end(results *r, const results_level_info *info, bench_err *err);
+
+/* Set (or overwrite) a string attribute on the root group, e.g. a status
+ * note at the end of an interrupted run. */
+bench_status results_set_root_attr(results *r, const char *name, const char *value,
+                                   bench_err *err);
+
+/* Close the file and free r (NULL is fine). Returns the first failure. */
+bench_status results_close(results *r, bench_err *err);
+
+#endif

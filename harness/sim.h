@@ -1,0 +1,30 @@
+/* sim.h - the embedded simulated OpenAI-compatible endpoint (`bench serve
+ * --simulate MODEL`). A real HTTP/1.1 server on libevent's evhttp: GET
+ * /v1/models, POST /v1/chat/completions and /v1/completions, streaming (SSE)
+ * and not, with OpenAI-shaped errors and a seeded latency model. */
+#ifndef BENCH_SIM_H
+#define BENCH_SIM_H
+
+#include <stdint.h>
+#include "catalog.h"
+#include "status.h"
+
+typedef struct {
+    const catalog_model *model; /* borrowed; must outlive the server */
+    const char *host;           /* default "127.0.0.1" */
+    int port;                   /* 0 = ephemeral */
+    uint64_t seed;
+    double slowdown;            /* 1.0 = as calibrated */
+    const char *log_sends;      /* path or NULL: per-chunk send-time log */
+    const char *faults;         /* fault spec or NULL (docs/SIMULATOR.md) */
+    int ready_fd;               /* if >= 0, the base URL + '\n' is written here once listening */
+} sim_options;
+
+/* Run the server until SIGINT/SIGTERM. Prints "listening on URL" to stdout
+ * (and to ready_fd) once bound. Returns BENCH_OK on a clean shutdown. */
+bench_status sim_run(const sim_options *opt, bench_err *err);
+
+/* `bench serve ...` entry point: parses argv (argv[0] = "serve") and runs. */
+int sim_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,1 @@
+typedef int bench_placeholder_worker_;
