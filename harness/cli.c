@@ -1,11 +1,336 @@
 #include "cli.h"
-#include "sim.h"
 
+#include <curl/curl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "config.h"
+#include "run.h"
+#include "sim.h"
+#include "summary.h"
+#include "version.h"
+
+static const char run_usage[] =
+    "usage: bench [run] [options]\n"
+    "       bench serve --simulate MODEL [options]   (bench serve --help)\n"
+    "\n"
+    "Measure an OpenAI-compatible endpoint under a closed-loop concurrency sweep,\n"
+    "timestamping every streamed chunk into an HDF5 results file.\n"
+    "With no --endpoint (and no $OPENAI_BASE_URL) the embedded simulated endpoint\n"
+    "plays the model; results and summary then say 'simulated'.\n"
+    "\n"
+    "What to measure:\n"
+    "  --model NAME          model from suites/models.json, or any name with --endpoint\n"
+    "  --endpoint URL        base URL, e.g. http://127.0.0.1:8000/v1 (default $OPENAI_BASE_URL)\n"
+    "  --served-model ID     model id sent in requests (default: the catalog's served_id)\n"
+    "  --api chat|completions   API to call (default chat)\n"
+    "  --api-key-env VAR     environment variable holding the API key (default OPENAI_API_KEY);\n"
+    "                        the key is never taken from the command line nor recorded\n"
+    "Load:\n"
+    "  --concurrency LIST    levels: 8, 1,2,4,8, 1-8 or a mix (default 1-8)\n"
+    "  --requests N          measured requests per level (default 100)\n"
+    "  --warmup N            warm-up requests per level, sent first, recorded with warmup=1\n"
+    "                        and excluded from statistics (default 4)\n"
+    "  --threads N           load-generator threads (default: all cores, at most the level)\n"
+    "  --timeout SPEC        limits, e.g. connect=10s,first-token=120s,idle=60s,total=15m\n"
+    "                        (those are the defaults)\n"
+    "Prompts:\n"
+    "  --input-tokens N      synthetic prompt length in tokens (default 256)\n"
+    "  --output-tokens N     output tokens asked for with max_tokens (default 128)\n"
+    "  --dataset FILE.jsonl  replay prompts: {\"prompt\": ...} or {\"messages\": [...]} a line,\n"
+    "                        optional \"max_tokens\"; replayed in file order, cycling\n"
+    "  --seed N              same seed, same prompts and schedule (default 1)\n"
+    "  --no-ignore-eos       do not send \"ignore_eos\": true (for servers that reject it)\n"
+    "  --temperature T       sampling temperature to send (default: not sent)\n"
+    "Output:\n"
+    "  --output FILE.h5      results file (default results/<model>-<UTC time>.h5)\n"
+    "  --json                print the summary as one JSON object on stdout (table on stderr)\n"
+    "  --progress            progress line on stderr even when it is not a terminal\n"
+    "  --no-progress         never show the progress line\n"
+    "  --catalog FILE        model catalog (default suites/models.json)\n"
+    "Embedded simulated endpoint (only without --endpoint):\n"
+    "  --sim-slowdown F      multiply every simulated latency by F (default 1)\n"
+    "  --sim-faults SPEC     inject faults, e.g. http500=0.05 (docs/SIMULATOR.md)\n"
+    "  --sim-log-sends FILE  the simulator's per-chunk send log (ground truth)\n"
+    "\n"
+    "  --help, --version\n"
+    "\n"
+    "Exit status: 0 run completed (some requests may have failed: see the summary),\n"
+    "1 run failed, 2 bad flags or input, 130/143 interrupted (results kept).\n";
+
+enum {
+    OPT_MODEL = 256,
+    OPT_ENDPOINT,
+    OPT_SERVED,
+    OPT_API,
+    OPT_KEYENV,
+    OPT_CONC,
+    OPT_REQUESTS,
+    OPT_WARMUP,
+    OPT_THREADS,
+    OPT_TIMEOUT,
+    OPT_IN,
+    OPT_OUT,
+    OPT_DATASET,
+    OPT_SEED,
+    OPT_NO_EOS,
+    OPT_TEMP,
+    OPT_OUTPUT,
+    OPT_JSON,
+    OPT_PROGRESS,
+    OPT_NO_PROGRESS,
+    OPT_CATALOG,
+    OPT_SIM_SLOW,
+    OPT_SIM_FAULTS,
+    OPT_SIM_LOG,
+    OPT_HELP,
+    OPT_VERSION,
+};
+
+static const struct option run_opts[] = {
+    {"model", required_argument, NULL, OPT_MODEL},
+    {"endpoint", required_argument, NULL, OPT_ENDPOINT},
+    {"served-model", required_argument, NULL, OPT_SERVED},
+    {"api", required_argument, NULL, OPT_API},
+    {"api-key-env", required_argument, NULL, OPT_KEYENV},
+    {"concurrency", required_argument, NULL, OPT_CONC},
+    {"requests", required_argument, NULL, OPT_REQUESTS},
+    {"warmup", required_argument, NULL, OPT_WARMUP},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"input-tokens", required_argument, NULL, OPT_IN},
+    {"output-tokens", required_argument, NULL, OPT_OUT},
+    {"dataset", required_argument, NULL, OPT_DATASET},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"no-ignore-eos", no_argument, NULL, OPT_NO_EOS},
+    {"temperature", required_argument, NULL, OPT_TEMP},
+    {"output", required_argument, NULL, OPT_OUTPUT},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+    {"catalog", required_argument, NULL, OPT_CATALOG},
+    {"sim-slowdown", required_argument, NULL, OPT_SIM_SLOW},
+    {"sim-faults", required_argument, NULL, OPT_SIM_FAULTS},
+    {"sim-log-sends", required_argument, NULL, OPT_SIM_LOG},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+static bench_status set_str(char **dst, const char *v, const char *flag, bench_err *err)
+{
+    if (!*v)
+        return bench_fail(err, BENCH_EUSAGE, "%s: empty value", flag);
+    free(*dst);
+    *dst = strdup(v);
+    return *dst ? BENCH_OK : bench_fail(err, BENCH_ENOMEM, "out of memory");
+}
+
+static bench_status parse_double(const char *s, const char *flag, double lo, double hi,
+                                 double *out, bench_err *err)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end)
+        return bench_fail(err, BENCH_EUSAGE, "%s: '%s' is not a number", flag, s);
+    if (!(v >= lo && v <= hi))
+        return bench_fail(err, BENCH_EUSAGE, "%s: %s is out of range [%g, %g]", flag, s, lo, hi);
+    *out = v;
+    return BENCH_OK;
+}
+
+/* Parse run options into cfg. *exit_now is set (with *code) for --help and
+ * --version. */
+static bench_status parse_run(int argc, char **argv, run_config *cfg, int *exit_now,
+                              bench_err *err)
+{
+    bench_status st = BENCH_OK;
+    long v;
+    int opt;
+    optind = 1;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":", run_opts, NULL)) != -1) {
+        const char *a = optarg;
+        switch (opt) {
+        case OPT_MODEL:
+            st = set_str(&cfg->model, a, "--model", err);
+            break;
+        case OPT_ENDPOINT:
+            st = set_str(&cfg->endpoint, a, "--endpoint", err);
+            break;
+        case OPT_SERVED:
+            st = set_str(&cfg->served_model, a, "--served-model", err);
+            break;
+        case OPT_API:
+            if (strcmp(a, "chat") == 0)
+                cfg->api = OAI_CHAT;
+            else if (strcmp(a, "completions") == 0)
+                cfg->api = OAI_COMPLETIONS;
+            else
+                st = bench_fail(err, BENCH_EUSAGE, "--api: '%s' (want chat or completions)", a);
+            break;
+        case OPT_KEYENV:
+            st = set_str(&cfg->api_key_env, a, "--api-key-env", err);
+            break;
+        case OPT_CONC:
+            st = config_parse_levels(a, "--concurrency", cfg->levels, &cfg->n_levels, err);
+            break;
+        case OPT_REQUESTS:
+            if (!(st = config_parse_long(a, "--requests", 1, 100000000, &v, err)))
+                cfg->requests = v;
+            break;
+        case OPT_WARMUP:
+            if (!(st = config_parse_long(a, "--warmup", 0, 1000000, &v, err)))
+                cfg->warmup = v;
+            break;
+        case OPT_THREADS:
+            if (!(st = config_parse_long(a, "--threads", 1, 1024, &v, err)))
+                cfg->threads = (int)v;
+            break;
+        case OPT_TIMEOUT:
+            st = config_parse_timeouts(a, &cfg->timeout, err);
+            break;
+        case OPT_IN:
+            if (!(st = config_parse_long(a, "--input-tokens", 1, 10000000, &v, err)))
+                cfg->input_tokens = (int)v;
+            break;
+        case OPT_OUT:
+            if (!(st = config_parse_long(a, "--output-tokens", 1, 10000000, &v, err)))
+                cfg->output_tokens = (int)v;
+            break;
+        case OPT_DATASET:
+            st = set_str(&cfg->dataset, a, "--dataset", err);
+            break;
+        case OPT_SEED:
+            if (!(st = config_parse_long(a, "--seed", 0, 0x7fffffffffffffffL, &v, err)))
+                cfg->seed = (uint64_t)v;
+            break;
+        case OPT_NO_EOS:
+            cfg->ignore_eos = 0;
+            break;
+        case OPT_TEMP:
+            st = parse_double(a, "--temperature", 0, 2, &cfg->temperature, err);
+            break;
+        case OPT_OUTPUT:
+            st = set_str(&cfg->output, a, "--output", err);
+            break;
+        case OPT_JSON:
+            cfg->json = 1;
+            break;
+        case OPT_PROGRESS:
+            cfg->progress = 1;
+            break;
+        case OPT_NO_PROGRESS:
+            cfg->progress = -1;
+            break;
+        case OPT_CATALOG:
+            st = set_str(&cfg->catalog_path, a, "--catalog", err);
+            break;
+        case OPT_SIM_SLOW:
+            st = parse_double(a, "--sim-slowdown", 0.01, 1000, &cfg->sim_slowdown, err);
+            break;
+        case OPT_SIM_FAULTS:
+            st = set_str(&cfg->sim_faults, a, "--sim-faults", err);
+            break;
+        case OPT_SIM_LOG:
+            st = set_str(&cfg->sim_log_sends, a, "--sim-log-sends", err);
+            break;
+        case OPT_HELP:
+            fputs(run_usage, stdout);
+            *exit_now = 1;
+            return BENCH_OK;
+        case OPT_VERSION:
+            printf("bench %s\n", BENCH_VERSION);
+            *exit_now = 1;
+            return BENCH_OK;
+        case ':':
+            return bench_fail(err, BENCH_EUSAGE, "%s needs a value", argv[optind - 1]);
+        default:
+            return bench_fail(err, BENCH_EUSAGE, "unknown option '%s' (see bench --help)",
+                              argv[optind - 1]);
+        }
+        if (st)
+            return st;
+    }
+    if (optind < argc)
+        return bench_fail(err, BENCH_EUSAGE, "unexpected argument '%s' (see bench --help)",
+                          argv[optind]);
+    if (!cfg->model)
+        return bench_fail(err, BENCH_EUSAGE,
+                          "--model is required, e.g. bench --model mixtral-8x7b --concurrency 8");
+    if (cfg->sim_faults && cfg->endpoint)
+        return bench_fail(err, BENCH_EUSAGE, "--sim-faults applies only to the embedded endpoint "
+                                             "(drop --endpoint)");
+    return BENCH_OK;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    run_config cfg;
+    run_summary *sum = NULL;
+    bench_err err = {{0}};
+    int exit_now = 0, code = 0;
+    config_defaults(&cfg);
+    bench_status st = parse_run(argc, argv, &cfg, &exit_now, &err);
+    if (st || exit_now) {
+        if (st)
+            fprintf(stderr, "bench: %s\n", err.msg);
+        code = st ? bench_exit_code(st) : 0;
+        goto out;
+    }
+    sum = calloc(1, sizeof *sum);
+    if (!sum) {
+        fprintf(stderr, "bench: out of memory\n");
+        code = 1;
+        goto out;
+    }
+    st = run_execute(&cfg, sum, &err);
+    /* Whatever was measured is summarised, even after a failure. */
+    if (sum->n_levels) {
+        summary_print_table(cfg.json ? stderr : stdout, sum);
+        if (cfg.json) {
+            char *j = summary_json(sum);
+            if (j) {
+                puts(j);
+                free(j);
+            }
+        }
+    }
+    if (st) {
+        fprintf(stderr, "bench: %s\n", err.msg);
+        code = st == BENCH_EINTR ? 130 : bench_exit_code(st);
+        if (st == BENCH_EINTR && strstr(err.msg, "SIGTERM"))
+            code = 143;
+    }
+out:
+    free(sum);
+    config_free(&cfg);
+    return code;
+}
 
 int cli_main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "serve") == 0)
+    const char *sub = argc > 1 ? argv[1] : NULL;
+    if (sub && strcmp(sub, "serve") == 0)
         return sim_main(argc - 1, argv + 1);
-    return 2;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "bench: curl_global_init failed\n");
+        return 1;
+    }
+    int code;
+    if (sub && strcmp(sub, "run") == 0)
+        code = cmd_run(argc - 1, argv + 1);
+    else if (sub && (strcmp(sub, "help") == 0))
+        code = (fputs(run_usage, stdout), 0);
+    else if (sub && sub[0] != '-')
+        code = (fprintf(stderr, "bench: unknown command '%s' (commands: run, serve; see bench "
+                                "--help)\n",
+                        sub),
+                2);
+    else
+        code = cmd_run(argc, argv);
+    curl_global_cleanup();
+    return code;
 }

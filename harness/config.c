@@ -1,1 +1,217 @@
-typedef int bench_placeholder_config_;
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void config_defaults(run_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->api = OAI_CHAT;
+    for (int i = 0; i < 8; i++)
+        c->levels[i] = i + 1;
+    c->n_levels = 8;
+    c->requests = 100;
+    c->warmup = 4;
+    c->input_tokens = 256;
+    c->output_tokens = 128;
+    c->seed = 1;
+    c->ignore_eos = 1;
+    c->temperature = -1;
+    c->timeout.connect_s = 10;
+    c->timeout.first_token_s = 120;
+    c->timeout.idle_s = 60;
+    c->timeout.total_s = 900;
+    c->sim_slowdown = 1.0;
+}
+
+void config_free(run_config *c)
+{
+    char **strs[] = {&c->model,  &c->served_model, &c->endpoint,     &c->api_key_env,
+                     &c->dataset, &c->output,      &c->catalog_path, &c->sim_faults,
+                     &c->sim_log_sends};
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+        free(*strs[i]);
+        *strs[i] = NULL;
+    }
+}
+
+bench_status config_parse_long(const char *s, const char *flag, long lo, long hi, long *out,
+                               bench_err *err)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || errno)
+        return bench_fail(err, BENCH_EUSAGE, "%s: '%s' is not a whole number", flag, s);
+    if (v < lo || v > hi)
+        return bench_fail(err, BENCH_EUSAGE, "%s: %ld is out of range [%ld, %ld]", flag, v, lo, hi);
+    *out = v;
+    return BENCH_OK;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+bench_status config_parse_levels(const char *s, const char *flag, int *levels, size_t *n,
+                                 bench_err *err)
+{
+    size_t k = 0;
+    const char *p = s;
+    if (!*s)
+        return bench_fail(err, BENCH_EUSAGE, "%s: empty list", flag);
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char item[64];
+        if (len == 0 || len >= sizeof item)
+            return bench_fail(err, BENCH_EUSAGE, "%s: bad item in '%s' (want N, N-M or a list)",
+                              flag, s);
+        memcpy(item, p, len);
+        item[len] = '\0';
+        long lo, hi;
+        char *dash = strchr(item, '-');
+        if (dash) {
+            *dash = '\0';
+            if (config_parse_long(item, flag, 1, CONFIG_MAX_CONCURRENCY, &lo, err) ||
+                config_parse_long(dash + 1, flag, 1, CONFIG_MAX_CONCURRENCY, &hi, err))
+                return bench_wrap(err, BENCH_EUSAGE, "in '%s'", s);
+            if (hi < lo)
+                return bench_fail(err, BENCH_EUSAGE, "%s: range %ld-%ld is backwards", flag, lo,
+                                  hi);
+        } else {
+            if (config_parse_long(item, flag, 1, CONFIG_MAX_CONCURRENCY, &lo, err))
+                return bench_wrap(err, BENCH_EUSAGE, "in '%s'", s);
+            hi = lo;
+        }
+        for (long v = lo; v <= hi; v++) {
+            if (k >= CONFIG_MAX_LEVELS)
+                return bench_fail(err, BENCH_EUSAGE, "%s: more than %d levels in '%s'", flag,
+                                  CONFIG_MAX_LEVELS, s);
+            levels[k++] = (int)v;
+        }
+        p += len;
+        if (*p == ',')
+            p++;
+        if (comma && !*p)
+            return bench_fail(err, BENCH_EUSAGE, "%s: trailing comma in '%s'", flag, s);
+    }
+    qsort(levels, k, sizeof *levels, cmp_int);
+    size_t u = 0;
+    for (size_t i = 0; i < k; i++)
+        if (u == 0 || levels[u - 1] != levels[i])
+            levels[u++] = levels[i];
+    *n = u;
+    return BENCH_OK;
+}
+
+bench_status config_parse_duration(const char *s, const char *flag, double *out, bench_err *err)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || !isfinite(v))
+        return bench_fail(err, BENCH_EUSAGE, "%s: '%s' is not a duration (e.g. 30s, 250ms, 2m)",
+                          flag, s);
+    if (strcmp(end, "") == 0 || strcmp(end, "s") == 0)
+        ;
+    else if (strcmp(end, "ms") == 0)
+        v /= 1000.0;
+    else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
+        v *= 60.0;
+    else if (strcmp(end, "h") == 0)
+        v *= 3600.0;
+    else
+        return bench_fail(err, BENCH_EUSAGE, "%s: unknown unit '%s' in '%s' (use ms, s, m, h)",
+                          flag, end, s);
+    if (v <= 0 || v > 7 * 24 * 3600.0)
+        return bench_fail(err, BENCH_EUSAGE, "%s: '%s' is out of range (0, 7 days]", flag, s);
+    *out = v;
+    return BENCH_OK;
+}
+
+bench_status config_parse_timeouts(const char *s, config_timeouts *t, bench_err *err)
+{
+    char buf[256];
+    if (strlen(s) >= sizeof buf)
+        return bench_fail(err, BENCH_EUSAGE, "--timeout: value too long");
+    strcpy(buf, s);
+    char *save = NULL;
+    for (char *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(item, '=');
+        if (!eq)
+            return bench_fail(err, BENCH_EUSAGE,
+                              "--timeout: '%s' should be KIND=DURATION "
+                              "(kinds: connect, first-token, idle, total)",
+                              item);
+        *eq = '\0';
+        double *dst = NULL;
+        if (strcmp(item, "connect") == 0)
+            dst = &t->connect_s;
+        else if (strcmp(item, "first-token") == 0 || strcmp(item, "ttft") == 0)
+            dst = &t->first_token_s;
+        else if (strcmp(item, "idle") == 0)
+            dst = &t->idle_s;
+        else if (strcmp(item, "total") == 0 || strcmp(item, "request") == 0)
+            dst = &t->total_s;
+        else
+            return bench_fail(err, BENCH_EUSAGE,
+                              "--timeout: unknown limit '%s' (kinds: connect, first-token, idle, "
+                              "total)",
+                              item);
+        char flag[64];
+        snprintf(flag, sizeof flag, "--timeout %s", item);
+        bench_status st = config_parse_duration(eq + 1, flag, dst, err);
+        if (st)
+            return st;
+    }
+    return BENCH_OK;
+}
+
+char *config_to_json(const run_config *c, const char *served_model, const char *endpoint,
+                     const char *endpoint_kind)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "model", c->model ? c->model : "");
+    cJSON_AddStringToObject(o, "served_model", served_model ? served_model : "");
+    cJSON_AddStringToObject(o, "endpoint", endpoint ? endpoint : "");
+    cJSON_AddStringToObject(o, "endpoint_kind", endpoint_kind);
+    cJSON_AddStringToObject(o, "api", c->api == OAI_CHAT ? "chat" : "completions");
+    cJSON_AddStringToObject(o, "api_key_env", c->api_key_env ? c->api_key_env : "OPENAI_API_KEY");
+    cJSON *lv = cJSON_AddArrayToObject(o, "concurrency");
+    for (size_t i = 0; i < c->n_levels; i++)
+        cJSON_AddItemToArray(lv, cJSON_CreateNumber(c->levels[i]));
+    cJSON_AddNumberToObject(o, "requests", (double)c->requests);
+    cJSON_AddNumberToObject(o, "warmup", (double)c->warmup);
+    cJSON_AddNumberToObject(o, "threads", c->threads);
+    cJSON_AddStringToObject(o, "prompt_source", c->dataset ? "dataset" : "synthetic");
+    if (c->dataset)
+        cJSON_AddStringToObject(o, "dataset", c->dataset);
+    cJSON_AddNumberToObject(o, "input_tokens", c->input_tokens);
+    cJSON_AddNumberToObject(o, "output_tokens", c->output_tokens);
+    cJSON_AddNumberToObject(o, "seed", (double)c->seed);
+    cJSON_AddBoolToObject(o, "ignore_eos", c->ignore_eos);
+    if (c->temperature >= 0)
+        cJSON_AddNumberToObject(o, "temperature", c->temperature);
+    cJSON *t = cJSON_AddObjectToObject(o, "timeouts_s");
+    cJSON_AddNumberToObject(t, "connect", c->timeout.connect_s);
+    cJSON_AddNumberToObject(t, "first_token", c->timeout.first_token_s);
+    cJSON_AddNumberToObject(t, "idle", c->timeout.idle_s);
+    cJSON_AddNumberToObject(t, "total", c->timeout.total_s);
+    if (!c->endpoint) {
+        cJSON *s = cJSON_AddObjectToObject(o, "simulator");
+        cJSON_AddNumberToObject(s, "slowdown", c->sim_slowdown);
+        cJSON_AddStringToObject(s, "faults", c->sim_faults ? c->sim_faults : "");
+    }
+    char *out = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return out;
+}

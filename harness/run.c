@@ -1,1 +1,474 @@
-typedef int bench_placeholder_run_;
+#include "run.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "catalog.h"
+#include "clock.h"
+#include "fileio.h"
+#include "prompt.h"
+#include "results.h"
+#include "simproc.h"
+#include "version.h"
+#include "worker.h"
+
+/* Set by the signal handler, read by the workers (WORKER_* values). */
+static atomic_int g_stop;
+static volatile sig_atomic_t g_signal;
+
+static void on_signal(int sig)
+{
+    g_signal = sig;
+    int cur = atomic_load(&g_stop);
+    atomic_store(&g_stop, cur == WORKER_RUN ? WORKER_STOP_GRACEFUL : WORKER_STOP_NOW);
+}
+
+static void install_signals(struct sigaction *old_int, struct sigaction *old_term)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, old_int);
+    sigaction(SIGTERM, &sa, old_term);
+}
+
+static int mkdir_p(const char *path)
+{
+    char tmp[1024];
+    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
+        return -1;
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0777) && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return 0;
+}
+
+static int n_cores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+/* A base URL must be http(s)://host[:port][/path]; a trailing slash is
+ * dropped so that base + "/chat/completions" is well formed. */
+static bench_status check_endpoint(const char *url, char *out, size_t outsz, bench_err *err)
+{
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+        return bench_fail(err, BENCH_EUSAGE,
+                          "--endpoint: '%s' is not an http:// or https:// URL (e.g. "
+                          "http://127.0.0.1:8000/v1)",
+                          url);
+    const char *host = strstr(url, "://") + 3;
+    if (!*host || *host == '/' || *host == ':')
+        return bench_fail(err, BENCH_EUSAGE, "--endpoint: '%s' has no host", url);
+    if (strchr(url, '@'))
+        return bench_fail(err, BENCH_EUSAGE,
+                          "--endpoint: credentials in the URL are not accepted; put the key in "
+                          "$OPENAI_API_KEY (or the variable named by --api-key-env)");
+    if (strlen(url) >= outsz)
+        return bench_fail(err, BENCH_EUSAGE, "--endpoint: URL too long");
+    snprintf(out, outsz, "%s", url);
+    size_t n = strlen(out);
+    while (n > 0 && out[n - 1] == '/')
+        out[--n] = '\0';
+    return BENCH_OK;
+}
+
+static int cmp_row_id(const void *a, const void *b)
+{
+    const req_record *x = *(const req_record *const *)a, *y = *(const req_record *const *)b;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+static int cmp_err_id(const void *a, const void *b)
+{
+    const worker_error *x = *(const worker_error *const *)a, *y = *(const worker_error *const *)b;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+typedef struct {
+    const run_config *cfg;
+    const prompt_source *prompts;
+    const char *url;
+    const char *api_key;
+    const char *model_id;
+    int64_t t0;
+    int progress;
+} level_ctx;
+
+static void print_progress(int level, uint64_t done, uint64_t total, uint64_t tokens,
+                           double elapsed_s)
+{
+    fprintf(stderr, "\r  c=%-4d %6llu/%-6llu requests  %8.0f tok/s ", level,
+            (unsigned long long)done, (unsigned long long)total,
+            elapsed_s > 0 ? (double)tokens / elapsed_s : 0.0);
+    fflush(stderr);
+}
+
+/* Merge the workers' tables (rows by id, each request's chunks contiguous),
+ * write them to the open level of the results file, and compute metrics.
+ * Worker i's rows carry worker == i, which locates their chunks. */
+static bench_status merge_and_write(worker **ws, int nw, int level, results *res,
+                                    level_metrics *lm, results_level_info *info, bench_err *err)
+{
+    bench_status st = BENCH_OK;
+    size_t nrows = 0, nchunks = 0, nerrs = 0;
+    for (int i = 0; i < nw; i++) {
+        size_t a, b, c;
+        worker_rows(ws[i], &a);
+        worker_chunks(ws[i], &b);
+        worker_errors(ws[i], &c);
+        nrows += a;
+        nchunks += b;
+        nerrs += c;
+    }
+    const req_record **order = malloc((nrows + 1) * sizeof *order);
+    const worker_error **eorder = malloc((nerrs + 1) * sizeof *eorder);
+    req_record *rows = malloc((nrows + 1) * sizeof *rows);
+    chunk_record *chunks = malloc((nchunks + 1) * sizeof *chunks);
+    if (!order || !eorder || !rows || !chunks) {
+        st = bench_fail(err, BENCH_ENOMEM, "out of memory merging level c%d", level);
+        goto out;
+    }
+    size_t k = 0, ke = 0;
+    for (int i = 0; i < nw; i++) {
+        size_t n;
+        const req_record *r = worker_rows(ws[i], &n);
+        for (size_t j = 0; j < n; j++)
+            order[k++] = &r[j];
+        const worker_error *e = worker_errors(ws[i], &n);
+        for (size_t j = 0; j < n; j++)
+            eorder[ke++] = &e[j];
+    }
+    qsort(order, nrows, sizeof *order, cmp_row_id);
+    qsort(eorder, nerrs, sizeof *eorder, cmp_err_id);
+    size_t off = 0;
+    int64_t t_start = INT64_MAX, t_end = 0;
+    memset(info, 0, sizeof *info);
+    info->concurrency = level;
+    for (size_t i = 0; i < nrows; i++) {
+        const req_record *r = order[i];
+        size_t wn;
+        const chunk_record *src = worker_chunks(ws[r->worker], &wn) + r->chunk_offset;
+        rows[i] = *r;
+        rows[i].chunk_offset = off;
+        memcpy(chunks + off, src, r->chunk_count * sizeof *chunks);
+        off += r->chunk_count;
+        if (r->t_sched_ns >= 0 && r->t_sched_ns < t_start)
+            t_start = r->t_sched_ns;
+        if (r->t_end_ns > t_end)
+            t_end = r->t_end_ns;
+        if (r->warmup)
+            info->requests_warmup++;
+        else if (req_class_is_success(r->status))
+            info->requests_ok++;
+        else
+            info->requests_failed++;
+    }
+    info->t_start_ns = t_start == INT64_MAX ? 0 : t_start;
+    info->t_end_ns = t_end;
+    if ((st = results_append_requests(res, rows, nrows, err)) ||
+        (st = results_append_chunks(res, chunks, nchunks, err)))
+        goto out;
+    for (size_t i = 0; i < nerrs; i++)
+        if ((st = results_append_error(res, eorder[i]->id, eorder[i]->message, err)))
+            goto out;
+    st = metrics_level(rows, nrows, chunks, nchunks, level, lm, err);
+out:
+    free(order);
+    free(eorder);
+    free(rows);
+    free(chunks);
+    return st;
+}
+
+/* Run one concurrency level: split its requests and in-flight slots over the
+ * worker threads, start them, show progress, join, merge, write. */
+static bench_status run_level(const level_ctx *lc, int level, results *res, level_metrics *lm,
+                              bench_err *err)
+{
+    bench_status st = BENCH_OK;
+    const run_config *cfg = lc->cfg;
+    int nw = cfg->threads > 0 ? cfg->threads : n_cores();
+    if (nw > level)
+        nw = level;
+    worker **ws = calloc((size_t)nw, sizeof *ws);
+    if (!ws)
+        return bench_fail(err, BENCH_ENOMEM, "out of memory");
+    uint64_t total = (uint64_t)cfg->requests + (uint64_t)cfg->warmup;
+    uint64_t id_base = 0;
+    results_level_info info;
+
+    if ((st = results_level_begin(res, level, err)))
+        goto out;
+    for (int i = 0; i < nw; i++) {
+        /* Slots and requests proportional: worker i keeps `slots` streams
+         * busy and sends its share of the measured and warm-up requests. */
+        int slots = level / nw + (i < level % nw);
+        uint64_t lo = total * (uint64_t)i / (uint64_t)nw, hi = total * (uint64_t)(i + 1) / (uint64_t)nw;
+        uint64_t wlo = (uint64_t)cfg->warmup * (uint64_t)i / (uint64_t)nw;
+        uint64_t whi = (uint64_t)cfg->warmup * (uint64_t)(i + 1) / (uint64_t)nw;
+        worker_args a = {
+            .index = (uint32_t)i,
+            .cfg = cfg,
+            .prompts = lc->prompts,
+            .url = lc->url,
+            .api_key = lc->api_key,
+            .model_id = lc->model_id,
+            .level = level,
+            .slots = slots,
+            .id_base = id_base,
+            .n_requests = hi - lo,
+            .n_warmup = whi - wlo,
+            .t0 = lc->t0,
+            .grace_s = 5.0,
+            .stop = &g_stop,
+        };
+        id_base += hi - lo;
+        if ((st = worker_create(&a, &ws[i], err)))
+            goto out;
+    }
+    for (int i = 0; i < nw; i++)
+        if ((st = worker_start(ws[i], err)))
+            goto out;
+
+    int64_t t_begin = clock_now_ns();
+    for (;;) {
+        int all = 1;
+        uint64_t done = 0, tokens = 0;
+        for (int i = 0; i < nw; i++) {
+            all &= worker_finished(ws[i]);
+            done += worker_progress_done(ws[i]);
+            tokens += worker_progress_tokens(ws[i]);
+        }
+        if (lc->progress)
+            print_progress(level, done, total, tokens, (double)(clock_now_ns() - t_begin) / 1e9);
+        if (all)
+            break;
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (lc->progress)
+        fputc('\n', stderr);
+    for (int i = 0; i < nw; i++) {
+        bench_err werr;
+        bench_status ws_st = worker_join(ws[i], &werr);
+        if (ws_st && !st) {
+            st = ws_st;
+            *err = werr;
+        }
+    }
+    /* Even after a worker failure, what the others measured is kept. */
+    bench_status mst = merge_and_write(ws, nw, level, res, lm, &info, st ? NULL : err);
+    if (!st)
+        st = mst;
+    if (mst == BENCH_OK) {
+        bench_status est = results_level_end(res, &info, st ? NULL : err);
+        if (!st)
+            st = est;
+    }
+out:
+    for (int i = 0; i < nw; i++)
+        worker_destroy(ws[i]);
+    free(ws);
+    return st;
+}
+
+static void utc_stamp(time_t t, char *iso, size_t isosz, char *compact, size_t compactsz)
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(iso, isosz, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    strftime(compact, compactsz, "%Y%m%dT%H%M%SZ", &tm);
+}
+
+bench_status run_execute(const run_config *cfg, run_summary *sum, bench_err *err)
+{
+    bench_status st = BENCH_OK;
+    catalog *cat = NULL;
+    simproc *sim = NULL;
+    prompt_source *prompts = NULL;
+    results *res = NULL;
+    char *config_json = NULL;
+    char path_buf[1024], url[1200];
+    struct sigaction old_int, old_term;
+    int signals_installed = 0;
+
+    memset(sum, 0, sizeof *sum);
+    atomic_store(&g_stop, WORKER_RUN);
+    g_signal = 0;
+
+    /* The model: from the catalog, or any name when an endpoint is given. */
+    const char *catalog_path =
+        cfg->catalog_path ? cfg->catalog_path : file_in_root("suites/models.json", path_buf,
+                                                              sizeof path_buf);
+    if ((st = catalog_load(catalog_path, &cat, err)))
+        goto out;
+    const catalog_model *cm = catalog_find(cat, cfg->model);
+    const char *endpoint = cfg->endpoint;
+    if (!endpoint) {
+        const char *env = getenv("OPENAI_BASE_URL");
+        if (env && *env)
+            endpoint = env;
+    }
+    if (!cm && !endpoint) {
+        char *names = catalog_names(cat);
+        st = bench_fail(err, BENCH_EUSAGE,
+                        "--model: '%s' is not in the catalog %s (known: %s); give --endpoint to "
+                        "measure a model served elsewhere",
+                        cfg->model, catalog_path, names ? names : "?");
+        free(names);
+        goto out;
+    }
+    snprintf(sum->model, sizeof sum->model, "%s", cfg->model);
+    snprintf(sum->served_model, sizeof sum->served_model, "%s",
+             cfg->served_model ? cfg->served_model : cm ? cm->served_id : cfg->model);
+    snprintf(sum->api, sizeof sum->api, "%s", cfg->api == OAI_CHAT ? "chat" : "completions");
+
+    /* Prompts before anything starts: a bad dataset fails fast. */
+    if (cfg->dataset)
+        st = prompt_source_dataset(cfg->dataset, cfg->output_tokens, &prompts, err);
+    else
+        st = prompt_source_synthetic(cfg->seed, cfg->input_tokens, cfg->output_tokens, &prompts,
+                                     err);
+    if (st)
+        goto out;
+
+    /* The results file is created (and so checked writable) before the first
+     * request is sent. */
+    char created[32], compact[32];
+    time_t now_wall = time(NULL);
+    utc_stamp(now_wall, created, sizeof created, compact, sizeof compact);
+    snprintf(sum->created_utc, sizeof sum->created_utc, "%s", created);
+    if (cfg->output)
+        snprintf(sum->results_path, sizeof sum->results_path, "%s", cfg->output);
+    else
+        snprintf(sum->results_path, sizeof sum->results_path, "results/%s-%s.h5", cfg->model,
+                 compact);
+    if (mkdir_p(sum->results_path)) {
+        st = bench_fail(err, BENCH_EIO, "%s: cannot create its directory: %s", sum->results_path,
+                        strerror(errno));
+        goto out;
+    }
+
+    /* The endpoint: remote, or the embedded simulator as a child process. */
+    if (endpoint) {
+        if ((st = check_endpoint(endpoint, sum->endpoint, sizeof sum->endpoint, err)))
+            goto out;
+        snprintf(sum->endpoint_kind, sizeof sum->endpoint_kind, "remote");
+    } else {
+        char seed[32], slow[32];
+        snprintf(seed, sizeof seed, "%llu", (unsigned long long)cfg->seed);
+        snprintf(slow, sizeof slow, "%g", cfg->sim_slowdown);
+        const char *args[16];
+        int na = 0;
+        args[na++] = "--seed";
+        args[na++] = seed;
+        args[na++] = "--slowdown";
+        args[na++] = slow;
+        if (cfg->catalog_path) {
+            args[na++] = "--catalog";
+            args[na++] = cfg->catalog_path;
+        }
+        if (cfg->sim_faults) {
+            args[na++] = "--faults";
+            args[na++] = cfg->sim_faults;
+        }
+        if (cfg->sim_log_sends) {
+            args[na++] = "--log-sends";
+            args[na++] = cfg->sim_log_sends;
+        }
+        args[na] = NULL;
+        if ((st = simproc_start(cfg->model, args, &sim, err)))
+            goto out;
+        snprintf(sum->endpoint, sizeof sum->endpoint, "%s", simproc_url(sim));
+        snprintf(sum->endpoint_kind, sizeof sum->endpoint_kind, "simulated");
+    }
+    snprintf(url, sizeof url, "%s%s", sum->endpoint, oai_api_path(cfg->api));
+    const char *key_env = cfg->api_key_env ? cfg->api_key_env : "OPENAI_API_KEY";
+    const char *api_key = getenv(key_env);
+
+    config_json = config_to_json(cfg, sum->served_model, sum->endpoint, sum->endpoint_kind);
+    if (!config_json) {
+        st = bench_fail(err, BENCH_ENOMEM, "out of memory");
+        goto out;
+    }
+    int64_t t0_mono = clock_now_ns(), t0_unix = clock_unix_ns();
+    results_meta meta = {
+        .harness_version = BENCH_VERSION,
+        .created_utc = created,
+        .model = sum->model,
+        .served_model = sum->served_model,
+        .endpoint = sum->endpoint,
+        .endpoint_kind = sum->endpoint_kind,
+        .api = sum->api,
+        .config_json = config_json,
+        .t0_unix_ns = t0_unix,
+        .t0_monotonic_ns = t0_mono,
+    };
+    if ((st = results_create(sum->results_path, &meta, &res, err)))
+        goto out;
+
+    install_signals(&old_int, &old_term);
+    signals_installed = 1;
+    level_ctx lc = {
+        .cfg = cfg,
+        .prompts = prompts,
+        .url = url,
+        .api_key = api_key,
+        .model_id = sum->served_model,
+        .t0 = t0_mono,
+        .progress = cfg->progress > 0 || (cfg->progress == 0 && isatty(STDERR_FILENO)),
+    };
+    for (size_t i = 0; i < cfg->n_levels; i++) {
+        st = run_level(&lc, cfg->levels[i], res, &sum->levels[sum->n_levels], err);
+        if (st)
+            goto out;
+        sum->n_levels++;
+        if (atomic_load(&g_stop) != WORKER_RUN)
+            break;
+    }
+    if (atomic_load(&g_stop) != WORKER_RUN) {
+        sum->interrupted = 1;
+        results_set_root_attr(res, "run_status", "interrupted", NULL);
+        st = bench_fail(err, BENCH_EINTR, "interrupted by %s after %zu level(s); %s holds what was measured",
+                        g_signal == SIGTERM ? "SIGTERM" : "SIGINT", sum->n_levels, sum->results_path);
+    } else {
+        results_set_root_attr(res, "run_status", "complete", NULL);
+    }
+out:
+    if (res) {
+        bench_err cerr;
+        bench_status cst = results_close(res, &cerr);
+        if (cst && !st) {
+            st = cst;
+            *err = cerr;
+        }
+    }
+    if (signals_installed) {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+    }
+    if (sim) {
+        bench_err serr;
+        simproc_stop(sim, &serr);
+    }
+    free(config_json);
+    prompt_source_destroy(prompts);
+    catalog_destroy(cat);
+    return st;
+}

@@ -1,1 +1,137 @@
-typedef int bench_placeholder_summary_;
+#include "summary.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "version.h"
+
+static void cell(FILE *f, double v, int width, int prec)
+{
+    if (isnan(v))
+        fprintf(f, " %*s", width, "-");
+    else
+        fprintf(f, " %*.*f", width, prec, v);
+}
+
+void summary_print_table(FILE *f, const run_summary *s)
+{
+    int simulated = strcmp(s->endpoint_kind, "simulated") == 0;
+    fprintf(f, "\nbench %s  model %s (served as %s), api %s\n", BENCH_VERSION, s->model,
+            s->served_model, s->api);
+    fprintf(f, "endpoint %s (%s)\n", s->endpoint,
+            simulated ? "SIMULATED: embedded simulator, not a real model" : "remote");
+    fprintf(f, "results  %s\n\n", s->results_path);
+    fprintf(f, "%5s %6s %5s %9s %9s %9s %8s %8s %9s %9s %10s %7s\n", "conc", "ok", "fail",
+            "TTFT p50", "TTFT p99", "TPOT p50", "ITL p50", "ITL p99", "E2E p50", "E2E p99",
+            "out tok/s", "req/s");
+    fprintf(f, "%5s %6s %5s %9s %9s %9s %8s %8s %9s %9s %10s %7s\n", "", "", "", "ms", "ms", "ms",
+            "ms", "ms", "ms", "ms", "", "");
+    for (size_t i = 0; i < s->n_levels; i++) {
+        const level_metrics *m = &s->levels[i];
+        fprintf(f, "%5d %6llu %5llu", m->concurrency, (unsigned long long)m->n_ok,
+                (unsigned long long)m->n_failed);
+        cell(f, m->ttft_ms.p50, 9, 1);
+        cell(f, m->ttft_ms.p99, 9, 1);
+        cell(f, m->tpot_ms.p50, 9, 2);
+        cell(f, m->itl_ms.p50, 8, 2);
+        cell(f, m->itl_ms.p99, 8, 2);
+        cell(f, m->e2e_ms.p50, 9, 1);
+        cell(f, m->e2e_ms.p99, 9, 1);
+        cell(f, m->output_tps, 10, 0);
+        cell(f, m->req_per_s, 7, 2);
+        fputc('\n', f);
+    }
+    int any = 0;
+    for (size_t i = 0; i < s->n_levels; i++) {
+        const level_metrics *m = &s->levels[i];
+        for (int c = 1; c < REQ_CLASS_COUNT; c++) {
+            if (!m->by_class[c])
+                continue;
+            if (!any)
+                fprintf(f, "\nnot ok (recorded with their reasons in the results file):\n");
+            any = 1;
+            fprintf(f, "  c=%d: %llu %s%s\n", m->concurrency, (unsigned long long)m->by_class[c],
+                    req_class_name(c),
+                    c == REQ_EARLY_STOP ? " (completed, fewer tokens than asked; counted ok)"
+                                        : "");
+        }
+    }
+    if (s->n_levels && s->levels[0].n_warmup)
+        fprintf(f, "\n%llu warm-up request(s) per level sent first and excluded.\n",
+                (unsigned long long)s->levels[0].n_warmup);
+    if (s->interrupted)
+        fprintf(f, "\nINTERRUPTED: the table shows the levels measured before the signal.\n");
+    if (simulated)
+        fprintf(f, "\nNOTE: these figures were measured on the embedded simulated endpoint; they "
+                   "describe its calibrated latency model, not a real deployment.\n");
+}
+
+static void add_num(cJSON *o, const char *k, double v)
+{
+    if (isnan(v) || isinf(v))
+        cJSON_AddNullToObject(o, k);
+    else
+        cJSON_AddNumberToObject(o, k, v);
+}
+
+static void add_dist(cJSON *o, const char *k, const stats_dist *d)
+{
+    cJSON *x = cJSON_AddObjectToObject(o, k);
+    cJSON_AddNumberToObject(x, "count", (double)d->n);
+    add_num(x, "mean", d->mean);
+    add_num(x, "min", d->min);
+    add_num(x, "p50", d->p50);
+    add_num(x, "p90", d->p90);
+    add_num(x, "p95", d->p95);
+    add_num(x, "p99", d->p99);
+    add_num(x, "p99_9", d->p999);
+    add_num(x, "max", d->max);
+}
+
+char *summary_json(const run_summary *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "harness_version", BENCH_VERSION);
+    cJSON_AddStringToObject(o, "model", s->model);
+    cJSON_AddStringToObject(o, "served_model", s->served_model);
+    cJSON_AddStringToObject(o, "endpoint", s->endpoint);
+    cJSON_AddStringToObject(o, "endpoint_kind", s->endpoint_kind);
+    cJSON_AddStringToObject(o, "api", s->api);
+    cJSON_AddStringToObject(o, "created_utc", s->created_utc);
+    cJSON_AddStringToObject(o, "results_file", s->results_path);
+    cJSON_AddBoolToObject(o, "interrupted", s->interrupted);
+    cJSON *levels = cJSON_AddArrayToObject(o, "levels");
+    for (size_t i = 0; i < s->n_levels; i++) {
+        const level_metrics *m = &s->levels[i];
+        cJSON *l = cJSON_CreateObject();
+        cJSON_AddItemToArray(levels, l);
+        cJSON_AddNumberToObject(l, "concurrency", m->concurrency);
+        cJSON_AddNumberToObject(l, "requests_ok", (double)m->n_ok);
+        cJSON_AddNumberToObject(l, "requests_failed", (double)m->n_failed);
+        cJSON_AddNumberToObject(l, "requests_warmup", (double)m->n_warmup);
+        cJSON_AddNumberToObject(l, "requests_early_stop", (double)m->n_early_stop);
+        cJSON *bc = cJSON_AddObjectToObject(l, "by_class");
+        for (int c = 0; c < REQ_CLASS_COUNT; c++)
+            if (m->by_class[c])
+                cJSON_AddNumberToObject(bc, req_class_name(c), (double)m->by_class[c]);
+        add_dist(l, "ttft_ms", &m->ttft_ms);
+        add_dist(l, "tpot_ms", &m->tpot_ms);
+        add_dist(l, "itl_ms", &m->itl_ms);
+        add_dist(l, "e2e_ms", &m->e2e_ms);
+        add_num(l, "output_tokens", m->output_tokens);
+        add_num(l, "output_tok_s", m->output_tps);
+        add_num(l, "total_tok_s", m->total_tps);
+        add_num(l, "requests_s", m->req_per_s);
+        add_num(l, "error_rate", m->error_rate);
+        add_num(l, "duration_s", m->duration_s);
+        cJSON_AddNumberToObject(l, "chunks", (double)m->chunks);
+        cJSON_AddBoolToObject(l, "tokens_from_usage", m->n_usage == m->n_ok);
+    }
+    char *out = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return out;
+}

@@ -1,1 +1,618 @@
-typedef int bench_placeholder_worker_;
+#include "worker.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "dynbuf.h"
+#include "oai.h"
+#include "sse.h"
+
+/* Caps on what a peer controls. */
+#define SSE_MAX_LINE (1u << 20)
+#define SSE_MAX_EVENT (1u << 20)
+#define ERR_BODY_MAX (64u << 10)
+#define MAX_CHUNKS_PER_REQUEST (1u << 22)
+/* Longest sleep in curl_multi_poll: bounds how late a first-token or idle
+ * timeout and a stop request are noticed. */
+#define POLL_MAX_MS 20
+
+typedef struct slot slot;
+
+struct slot {
+    worker *w;
+    CURL *easy;
+    struct curl_slist *hdrs;
+    sse_parser *sse;
+    dynbuf body;    /* request body, must outlive the transfer */
+    dynbuf prompt;  /* scratch for the prompt text */
+    dynbuf errbody; /* body of a non-2xx response, capped */
+    int busy;
+    int http_checked;
+    int http_status;
+    int got_done;
+    int fail_class; /* REQ_OK while nothing failed */
+    char fail_msg[256];
+    int64_t t_arrival_ns; /* absolute time of the bytes being parsed */
+    int64_t t_last_byte_ns;
+    int64_t t_send_abs_ns;
+    int usage_prev; /* last cumulative completion_tokens seen on a content chunk */
+    req_record rec;
+    chunk_record *ch; /* this request's chunks until it completes */
+    size_t nch, capch;
+    char curl_err[CURL_ERROR_SIZE];
+};
+
+struct worker {
+    worker_args a;
+    pthread_t thread;
+    int started;
+    bench_status fatal;
+    bench_err fatal_err;
+    CURLM *multi;
+    slot *slots;
+    uint64_t next; /* next request (index into this worker's share) */
+    req_record *rows;
+    size_t nrows, caprows;
+    chunk_record *chunks;
+    size_t nchunks, capchunks;
+    worker_error *errors;
+    size_t nerrors, caperrors;
+    /* Written only by the worker; read by the progress display. */
+    _Alignas(64) _Atomic uint64_t done;
+    _Atomic uint64_t tokens;
+    _Atomic int finished;
+};
+
+static void slot_fail(slot *s, int cls, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void slot_fail(slot *s, int cls, const char *fmt, ...)
+{
+    if (s->fail_class != REQ_OK)
+        return; /* the first failure is the cause */
+    s->fail_class = cls;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->fail_msg, sizeof s->fail_msg, fmt, ap);
+    va_end(ap);
+}
+
+static int push_chunk(slot *s, const chunk_record *c)
+{
+    if (s->nch == s->capch) {
+        size_t ncap = s->capch ? s->capch * 2 : 256;
+        chunk_record *n = realloc(s->ch, ncap * sizeof *n);
+        if (!n)
+            return -1;
+        s->ch = n;
+        s->capch = ncap;
+    }
+    s->ch[s->nch++] = *c;
+    return 0;
+}
+
+/* SSE event callback: interpret one data payload. */
+static int on_event(void *ud, const char *event, const char *data, size_t len)
+{
+    slot *s = ud;
+    (void)event;
+    oai_event ev;
+    bench_err err;
+    if (oai_parse_event(data, len, &ev, NULL, &err) != BENCH_OK) {
+        slot_fail(s, REQ_PROTOCOL_ERROR, "%s", err.msg);
+        return 1;
+    }
+    if (ev.is_done) {
+        s->got_done = 1;
+        return 0;
+    }
+    if (ev.is_error) {
+        slot_fail(s, REQ_SERVER_ERROR_EVENT, "error event in stream: %s", ev.error_msg);
+        return 0;
+    }
+    if (ev.finish_reason[0])
+        memcpy(s->rec.finish_reason, ev.finish_reason, sizeof s->rec.finish_reason);
+    if (ev.has_usage) {
+        if (ev.prompt_tokens >= 0)
+            s->rec.prompt_tokens = ev.prompt_tokens;
+        if (ev.completion_tokens >= 0)
+            s->rec.output_tokens = ev.completion_tokens;
+    }
+    if (ev.has_content) {
+        if (s->nch >= MAX_CHUNKS_PER_REQUEST) {
+            slot_fail(s, REQ_PROTOCOL_ERROR, "more than %u content chunks in one response",
+                      MAX_CHUNKS_PER_REQUEST);
+            return 1;
+        }
+        int64_t t = s->t_arrival_ns - s->w->a.t0;
+        uint32_t tokens = 1;
+        /* Servers that report cumulative usage on every chunk (vLLM's
+         * continuous usage stats) tell exactly how many tokens each held. */
+        if (ev.has_usage && ev.completion_tokens > s->usage_prev) {
+            tokens = (uint32_t)(ev.completion_tokens - s->usage_prev);
+            s->usage_prev = ev.completion_tokens;
+        }
+        chunk_record c = {.request_id = s->rec.id, .t_ns = t, .bytes = (uint32_t)len,
+                          .tokens = tokens};
+        if (push_chunk(s, &c)) {
+            slot_fail(s, REQ_PROTOCOL_ERROR, "out of memory recording chunks");
+            return 1;
+        }
+        if (s->rec.t_first_token_ns < 0)
+            s->rec.t_first_token_ns = t;
+        s->rec.t_last_token_ns = t;
+        atomic_store_explicit(&s->w->tokens,
+                              atomic_load_explicit(&s->w->tokens, memory_order_relaxed) + tokens,
+                              memory_order_relaxed);
+    }
+    return 0;
+}
+
+static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    slot *s = ud;
+    size_t n = size * nmemb;
+    int64_t now = clock_now_ns(); /* before any parsing */
+    s->t_last_byte_ns = now;
+    if (s->rec.t_first_byte_ns < 0)
+        s->rec.t_first_byte_ns = now - s->w->a.t0;
+    if (!s->http_checked) {
+        long code = 0;
+        curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
+        s->http_status = (int)code;
+        s->http_checked = 1;
+    }
+    if (s->http_status < 200 || s->http_status >= 300) {
+        /* Keep what fits of the error body; the rest is dropped. */
+        size_t room = s->errbody.max - s->errbody.len;
+        dynbuf_add(&s->errbody, ptr, n < room ? n : room);
+        return n;
+    }
+    s->t_arrival_ns = now;
+    bench_err err;
+    bench_status st = sse_feed(s->sse, ptr, n, &err);
+    if (st == BENCH_OK)
+        return n;
+    if (st != BENCH_EINTR) /* EINTR: on_event already recorded why */
+        slot_fail(s, REQ_PROTOCOL_ERROR, "%s", err.msg);
+    return 0; /* abort the transfer */
+}
+
+static int on_prereq(void *ud, char *pip, char *lip, int pport, int lport)
+{
+    slot *s = ud;
+    (void)pip;
+    (void)lip;
+    (void)pport;
+    (void)lport;
+    /* The connection is up and the request is about to be written: this is
+     * the send time every latency is measured from. */
+    s->t_send_abs_ns = clock_now_ns();
+    s->rec.t_send_ns = s->t_send_abs_ns - s->w->a.t0;
+    return CURL_PREREQFUNC_OK;
+}
+
+static bench_status slot_init(worker *w, slot *s, bench_err *err)
+{
+    s->w = w;
+    dynbuf_init(&s->body, 64u << 20);
+    dynbuf_init(&s->prompt, 64u << 20);
+    dynbuf_init(&s->errbody, ERR_BODY_MAX);
+    s->easy = curl_easy_init();
+    if (!s->easy)
+        return bench_fail(err, BENCH_ENOMEM, "worker %u: curl_easy_init failed", w->a.index);
+    bench_status st = sse_create(SSE_MAX_LINE, SSE_MAX_EVENT, on_event, s, &s->sse);
+    if (st)
+        return bench_fail(err, st, "worker %u: cannot create SSE parser", w->a.index);
+    const run_config *c = w->a.cfg;
+    CURL *e = s->easy;
+    curl_easy_setopt(e, CURLOPT_URL, w->a.url);
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
+    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
+    curl_easy_setopt(e, CURLOPT_PREREQDATA, s);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, s->curl_err);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(c->timeout.connect_s * 1000));
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(c->timeout.total_s * 1000));
+    curl_easy_setopt(e, CURLOPT_PRIVATE, s);
+    /* Compression would delay events behind the decompressor's buffering. */
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, NULL);
+    return BENCH_OK;
+}
+
+static void slot_free(slot *s)
+{
+    if (s->easy)
+        curl_easy_cleanup(s->easy);
+    curl_slist_free_all(s->hdrs);
+    sse_destroy(s->sse);
+    dynbuf_free(&s->body);
+    dynbuf_free(&s->prompt);
+    dynbuf_free(&s->errbody);
+    free(s->ch);
+}
+
+/* Prepare and hand request `j` of this worker's share to the multi handle. */
+static bench_status slot_start(worker *w, slot *s, uint64_t j, int64_t t_sched_abs, bench_err *err)
+{
+    const run_config *c = w->a.cfg;
+    bench_status st;
+    memset(&s->rec, 0, sizeof s->rec);
+    s->rec.id = w->a.id_base + j;
+    s->rec.worker = w->a.index;
+    s->rec.warmup = j < w->a.n_warmup;
+    s->rec.t_sched_ns = t_sched_abs - w->a.t0;
+    s->rec.t_send_ns = s->rec.t_first_byte_ns = s->rec.t_first_token_ns = -1;
+    s->rec.t_last_token_ns = s->rec.t_end_ns = -1;
+    s->rec.prompt_tokens = s->rec.output_tokens = -1;
+    s->http_checked = s->got_done = 0;
+    s->http_status = 0;
+    s->fail_class = REQ_OK;
+    s->fail_msg[0] = '\0';
+    s->curl_err[0] = '\0';
+    s->t_send_abs_ns = 0;
+    s->t_last_byte_ns = t_sched_abs;
+    s->usage_prev = 0;
+    s->nch = 0;
+    sse_reset(s->sse);
+    dynbuf_reset(&s->body);
+    dynbuf_reset(&s->prompt);
+    dynbuf_reset(&s->errbody);
+
+    prompt_item item;
+    if ((st = prompt_source_item(w->a.prompts, s->rec.id, &item, &s->prompt)))
+        return bench_fail(err, st, "request %llu: cannot build its prompt",
+                          (unsigned long long)s->rec.id);
+    s->rec.max_tokens = item.max_tokens;
+    oai_request rq = {
+        .api = c->api,
+        .model = w->a.model_id,
+        .prompt = item.messages_json ? NULL : s->prompt.p,
+        .messages_json = item.messages_json,
+        .max_tokens = item.max_tokens,
+        .ignore_eos = c->ignore_eos,
+        .stream = 1,
+        .temperature = c->temperature,
+        .seed = -1,
+        .extra_json = NULL,
+    };
+    if ((st = oai_build_request(&rq, &s->body, err)))
+        return bench_wrap(err, st, "request %llu", (unsigned long long)s->rec.id);
+
+    curl_slist_free_all(s->hdrs);
+    s->hdrs = NULL;
+    char h[512];
+    struct curl_slist *l = NULL;
+    l = curl_slist_append(l, "Content-Type: application/json");
+    l = l ? curl_slist_append(l, "Accept: text/event-stream") : NULL;
+    snprintf(h, sizeof h, "X-Request-Id: c%d-%llu", w->a.level, (unsigned long long)s->rec.id);
+    l = l ? curl_slist_append(l, h) : NULL;
+    l = l ? curl_slist_append(l, "Expect:") : NULL;
+    if (l && w->a.api_key && *w->a.api_key) {
+        dynbuf auth;
+        dynbuf_init(&auth, 8192);
+        if (dynbuf_addf(&auth, "Authorization: Bearer %s", w->a.api_key) == BENCH_OK)
+            l = curl_slist_append(l, auth.p);
+        else
+            l = NULL;
+        dynbuf_free(&auth);
+    }
+    if (!l)
+        return bench_fail(err, BENCH_ENOMEM, "out of memory building request headers");
+    s->hdrs = l;
+    curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, s->hdrs);
+    curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, s->body.p);
+    curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)s->body.len);
+    CURLMcode mc = curl_multi_add_handle(w->multi, s->easy);
+    if (mc != CURLM_OK)
+        return bench_fail(err, BENCH_ESYS, "curl_multi_add_handle: %s", curl_multi_strerror(mc));
+    s->busy = 1;
+    return BENCH_OK;
+}
+
+static bench_status grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return BENCH_OK;
+    size_t ncap = *cap ? *cap : 64;
+    while (ncap < need)
+        ncap *= 2;
+    void *n = realloc(*p, ncap * elem);
+    if (!n)
+        return BENCH_ENOMEM;
+    *p = n;
+    *cap = ncap;
+    return BENCH_OK;
+}
+
+static int classify_curl(CURLcode res, const slot *s)
+{
+    switch (res) {
+    case CURLE_OPERATION_TIMEDOUT:
+        return s->t_send_abs_ns ? REQ_TIMEOUT_TOTAL : REQ_TIMEOUT_CONNECT;
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+        return REQ_CONNECT_ERROR;
+    case CURLE_WRITE_ERROR:
+    case CURLE_BAD_CONTENT_ENCODING:
+        return REQ_PROTOCOL_ERROR;
+    default:
+        return REQ_RESET;
+    }
+}
+
+/* Record the outcome of the request in slot s and free the slot. res is
+ * curl's result, or -1 when the worker aborted the transfer itself. */
+static bench_status slot_finish(worker *w, slot *s, int res_or_abort, bench_err *err)
+{
+    int64_t now = clock_now_ns();
+    curl_multi_remove_handle(w->multi, s->easy);
+    s->busy = 0;
+    req_record *r = &s->rec;
+    r->t_end_ns = now - w->a.t0;
+    if (!s->http_checked) {
+        long code = 0;
+        curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
+        s->http_status = (int)code;
+    }
+    r->http_status = s->http_status;
+    if (res_or_abort >= 0 && res_or_abort != CURLE_OK) {
+        CURLcode res = (CURLcode)res_or_abort;
+        if (s->http_status >= 400 && res == CURLE_WRITE_ERROR)
+            ; /* not ours: http error below */
+        else
+            slot_fail(s, classify_curl(res, s), "%s",
+                      s->curl_err[0] ? s->curl_err : curl_easy_strerror(res));
+    }
+    if (s->fail_class == REQ_OK && (s->http_status < 200 || s->http_status >= 300)) {
+        char m[200];
+        oai_error_message(s->errbody.p ? s->errbody.p : "", s->errbody.len, m, sizeof m);
+        slot_fail(s, REQ_HTTP_ERROR, "HTTP %d: %s", s->http_status, m);
+    }
+    if (s->fail_class == REQ_OK) {
+        int pending = 0;
+        sse_finish(s->sse, &pending);
+        if (!s->got_done)
+            slot_fail(s, REQ_NO_DONE, "stream ended without data: [DONE]%s",
+                      pending ? " (partial event dropped)" : "");
+    }
+    if (s->fail_class == REQ_OK) {
+        int out = r->output_tokens >= 0 ? r->output_tokens : (int)s->nch;
+        if (r->max_tokens > 0 && out < r->max_tokens) {
+            s->fail_class = REQ_EARLY_STOP;
+            snprintf(s->fail_msg, sizeof s->fail_msg,
+                     "stopped after %d of %d tokens (finish_reason \"%s\")", out, r->max_tokens,
+                     r->finish_reason);
+        }
+    }
+    r->status = s->fail_class;
+    r->chunk_count = (uint32_t)s->nch;
+    r->chunk_offset = w->nchunks;
+
+    if (grow((void **)&w->rows, &w->caprows, w->nrows + 1, sizeof *w->rows) ||
+        grow((void **)&w->chunks, &w->capchunks, w->nchunks + s->nch, sizeof *w->chunks))
+        return bench_fail(err, BENCH_ENOMEM, "worker %u: out of memory recording results",
+                          w->a.index);
+    memcpy(w->chunks + w->nchunks, s->ch, s->nch * sizeof *s->ch);
+    w->nchunks += s->nch;
+    w->rows[w->nrows++] = *r;
+    if (!req_class_is_success(s->fail_class)) {
+        if (grow((void **)&w->errors, &w->caperrors, w->nerrors + 1, sizeof *w->errors))
+            return bench_fail(err, BENCH_ENOMEM, "worker %u: out of memory", w->a.index);
+        worker_error *e = &w->errors[w->nerrors++];
+        e->id = r->id;
+        snprintf(e->message, sizeof e->message, "%s", s->fail_msg);
+    }
+    atomic_store_explicit(&w->done, atomic_load_explicit(&w->done, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    return BENCH_OK;
+}
+
+/* Abort in-flight transfers that passed the first-token or idle limit, or
+ * all of them (as cancelled) when cancel_all is set. */
+static bench_status check_deadlines(worker *w, int64_t now, int cancel_all, bench_err *err)
+{
+    const config_timeouts *t = &w->a.cfg->timeout;
+    int64_t ft = (int64_t)(t->first_token_s * 1e9), idle = (int64_t)(t->idle_s * 1e9);
+    for (int i = 0; i < w->a.slots; i++) {
+        slot *s = &w->slots[i];
+        if (!s->busy)
+            continue;
+        if (cancel_all)
+            slot_fail(s, REQ_CANCELLED, "cancelled: the run was interrupted");
+        else if (s->rec.t_first_token_ns < 0 && s->t_send_abs_ns && now - s->t_send_abs_ns > ft)
+            slot_fail(s, REQ_TIMEOUT_FIRST_TOKEN, "no content token within %.3g s of sending",
+                      t->first_token_s);
+        else if (s->t_send_abs_ns && now - s->t_last_byte_ns > idle)
+            slot_fail(s, REQ_TIMEOUT_IDLE, "no bytes for %.3g s", t->idle_s);
+        else
+            continue;
+        bench_status st = slot_finish(w, s, -1, err);
+        if (st)
+            return st;
+    }
+    return BENCH_OK;
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    bench_err *err = &w->fatal_err;
+    bench_status st = BENCH_OK;
+    int64_t grace_deadline = 0;
+    int nbusy = 0;
+
+    for (;;) {
+        int stop = atomic_load_explicit(w->a.stop, memory_order_relaxed);
+        int64_t now = clock_now_ns();
+        if (stop >= WORKER_STOP_GRACEFUL && !grace_deadline)
+            grace_deadline = now + (int64_t)(w->a.grace_s * 1e9);
+        /* Closed loop: every free slot sends its next request right away. */
+        if (stop == WORKER_RUN) {
+            for (int i = 0; i < w->a.slots && w->next < w->a.n_requests; i++) {
+                if (w->slots[i].busy)
+                    continue;
+                if ((st = slot_start(w, &w->slots[i], w->next, now, err)))
+                    goto out;
+                w->next++;
+            }
+        }
+        nbusy = 0;
+        for (int i = 0; i < w->a.slots; i++)
+            nbusy += w->slots[i].busy;
+        if (nbusy == 0)
+            break;
+        int running = 0;
+        CURLMcode mc = curl_multi_perform(w->multi, &running);
+        if (mc != CURLM_OK) {
+            st = bench_fail(err, BENCH_ESYS, "curl_multi_perform: %s", curl_multi_strerror(mc));
+            goto out;
+        }
+        CURLMsg *msg;
+        int left;
+        int finished = 0;
+        while ((msg = curl_multi_info_read(w->multi, &left)) != NULL) {
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            slot *s = NULL;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
+            if ((st = slot_finish(w, s, (int)msg->data.result, err)))
+                goto out;
+            finished++;
+        }
+        now = clock_now_ns();
+        int cancel = stop == WORKER_STOP_NOW || (grace_deadline && now > grace_deadline);
+        if ((st = check_deadlines(w, now, cancel, err)))
+            goto out;
+        if (finished && stop == WORKER_RUN && w->next < w->a.n_requests)
+            continue; /* refill the freed slots before sleeping */
+        long tmo = -1;
+        curl_multi_timeout(w->multi, &tmo);
+        if (tmo < 0 || tmo > POLL_MAX_MS)
+            tmo = POLL_MAX_MS;
+        mc = curl_multi_poll(w->multi, NULL, 0, (int)tmo, NULL);
+        if (mc != CURLM_OK) {
+            st = bench_fail(err, BENCH_ESYS, "curl_multi_poll: %s", curl_multi_strerror(mc));
+            goto out;
+        }
+    }
+out:
+    w->fatal = st;
+    atomic_store_explicit(&w->finished, 1, memory_order_release);
+    return NULL;
+}
+
+bench_status worker_create(const worker_args *a, worker **out, bench_err *err)
+{
+    bench_status st = BENCH_OK;
+    *out = NULL;
+    if (a->slots < 1)
+        return bench_fail(err, BENCH_EUSAGE, "worker %u: needs at least one slot", a->index);
+    worker *w = calloc(1, sizeof *w);
+    if (!w)
+        return bench_fail(err, BENCH_ENOMEM, "out of memory");
+    w->a = *a;
+    w->multi = curl_multi_init();
+    w->slots = calloc((size_t)a->slots, sizeof *w->slots);
+    if (!w->multi || !w->slots) {
+        st = bench_fail(err, BENCH_ENOMEM, "worker %u: out of memory", a->index);
+        goto out;
+    }
+    /* One connection per slot, kept alive across its requests. */
+    curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS, (long)a->slots);
+    for (int i = 0; i < a->slots; i++)
+        if ((st = slot_init(w, &w->slots[i], err)))
+            goto out;
+    *out = w;
+    w = NULL;
+out:
+    worker_destroy(w);
+    return st;
+}
+
+bench_status worker_start(worker *w, bench_err *err)
+{
+    int rc = pthread_create(&w->thread, NULL, worker_main, w);
+    if (rc)
+        return bench_fail(err, BENCH_ESYS, "cannot start worker thread %u: %s", w->a.index,
+                          strerror(rc));
+    w->started = 1;
+    return BENCH_OK;
+}
+
+bench_status worker_join(worker *w, bench_err *err)
+{
+    if (w->started) {
+        pthread_join(w->thread, NULL);
+        w->started = 0;
+    }
+    if (w->fatal && err)
+        *err = w->fatal_err;
+    return w->fatal;
+}
+
+uint64_t worker_progress_done(const worker *w)
+{
+    return atomic_load_explicit(&w->done, memory_order_relaxed);
+}
+
+int worker_finished(const worker *w)
+{
+    return atomic_load_explicit(&w->finished, memory_order_acquire);
+}
+
+uint64_t worker_progress_tokens(const worker *w)
+{
+    return atomic_load_explicit(&w->tokens, memory_order_relaxed);
+}
+
+const req_record *worker_rows(const worker *w, size_t *n)
+{
+    *n = w->nrows;
+    return w->rows;
+}
+
+const chunk_record *worker_chunks(const worker *w, size_t *n)
+{
+    *n = w->nchunks;
+    return w->chunks;
+}
+
+const worker_error *worker_errors(const worker *w, size_t *n)
+{
+    *n = w->nerrors;
+    return w->errors;
+}
+
+void worker_destroy(worker *w)
+{
+    if (!w)
+        return;
+    if (w->started)
+        pthread_join(w->thread, NULL);
+    if (w->slots) {
+        for (int i = 0; i < w->a.slots; i++) {
+            if (w->slots[i].busy && w->multi)
+                curl_multi_remove_handle(w->multi, w->slots[i].easy);
+            slot_free(&w->slots[i]);
+        }
+    }
+    if (w->multi)
+        curl_multi_cleanup(w->multi);
+    free(w->slots);
+    free(w->rows);
+    free(w->chunks);
+    free(w->errors);
+    free(w);
+}

@@ -1,0 +1,80 @@
+/* config.h - the effective configuration of a `bench run`, its parsing
+ * helpers, and its JSON form (stored in the results file, never with secrets). */
+#ifndef BENCH_CONFIG_H
+#define BENCH_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "oai.h"
+#include "status.h"
+
+#define CONFIG_MAX_LEVELS 256
+#define CONFIG_MAX_CONCURRENCY 65536
+
+typedef struct {
+    double connect_s;     /* TCP/TLS connect */
+    double first_token_s; /* send -> first content token */
+    double idle_s;        /* longest gap between received bytes */
+    double total_s;       /* whole request */
+} config_timeouts;
+
+typedef struct {
+    /* what to measure */
+    char *model;        /* catalog name, or any name with --endpoint */
+    char *served_model; /* id sent in requests; NULL = catalog's served_id or model */
+    char *endpoint;     /* base URL; NULL = embedded simulated endpoint */
+    char *api_key_env;  /* name of the env var holding the key */
+    oai_api api;
+    /* load */
+    int levels[CONFIG_MAX_LEVELS];
+    size_t n_levels;
+    long requests; /* measured requests per level */
+    long warmup;   /* warm-up requests per level */
+    int threads;   /* 0 = auto */
+    /* prompts */
+    int input_tokens, output_tokens;
+    char *dataset;
+    uint64_t seed;
+    int ignore_eos;     /* send ignore_eos: true */
+    double temperature; /* < 0: not sent */
+    /* output */
+    char *output;  /* results file; NULL = results/<model>-<UTC>.h5 */
+    int json;      /* summary as JSON on stdout */
+    int progress;  /* -1 never, 0 auto (stderr is a tty), 1 always */
+    config_timeouts timeout;
+    char *catalog_path;
+    /* embedded endpoint */
+    double sim_slowdown;
+    char *sim_faults;
+    char *sim_log_sends;
+} run_config;
+
+/* Defaults documented in --help and README. */
+void config_defaults(run_config *c);
+
+/* Free the strings the config owns (all char * members). */
+void config_free(run_config *c);
+
+/* Parse "8", "1,2,4,8", "1-8", "1-4,8,16" into ascending, de-duplicated
+ * levels, each in [1, CONFIG_MAX_CONCURRENCY]. flag names the option in
+ * messages. */
+bench_status config_parse_levels(const char *s, const char *flag, int *levels, size_t *n,
+                                 bench_err *err);
+
+/* Parse a duration "30", "30s", "250ms", "2m" into seconds (> 0). */
+bench_status config_parse_duration(const char *s, const char *flag, double *out, bench_err *err);
+
+/* Parse "connect=5s,first-token=60s,idle=30s,total=10m" (any subset). */
+bench_status config_parse_timeouts(const char *s, config_timeouts *t, bench_err *err);
+
+/* Parse a whole number in [lo, hi]. */
+bench_status config_parse_long(const char *s, const char *flag, long lo, long hi, long *out,
+                               bench_err *err);
+
+/* The configuration as a JSON object string (caller frees). Contains the
+ * name of the API-key variable, never its value. NULL on allocation failure. */
+char *config_to_json(const run_config *c, const char *served_model, const char *endpoint,
+                     const char *endpoint_kind);
+
+#endif

@@ -1,0 +1,54 @@
+/* metrics.h - per-level serving metrics from recorded rows, with exactly the
+ * definitions of docs/METRICS.md (vLLM `bench serve` conventions):
+ *
+ *   TTFT  = t_first_token - t_send
+ *   E2E   = t_last_token - t_send (a trailing usage-only event or [DONE] does
+ *           not extend it)
+ *   TPOT  = (t_last_token - t_first_token) / (output_tokens - 1), requests
+ *           with at least 2 output tokens
+ *   ITL   = gaps between consecutive content chunks of a request
+ *   output tok/s = sum of output tokens of successful measured requests /
+ *           measured window, where the window runs from the first measured
+ *           send to the last measured end
+ *
+ * output_tokens is the server's usage.completion_tokens when reported, else
+ * the client's count of content chunks. Warm-up rows are excluded; failed
+ * requests count in the error rate only. */
+#ifndef BENCH_METRICS_H
+#define BENCH_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "record.h"
+#include "stats.h"
+#include "status.h"
+
+typedef struct {
+    int concurrency;
+    uint64_t n_rows;     /* all rows, warm-up included */
+    uint64_t n_warmup;   /* excluded as warm-up */
+    uint64_t n_measured; /* n_rows - n_warmup */
+    uint64_t n_ok;       /* measured successes (ok + early_stop) */
+    uint64_t n_failed;   /* measured failures */
+    uint64_t n_early_stop;
+    uint64_t by_class[REQ_CLASS_COUNT]; /* measured rows per class */
+    uint64_t n_usage;       /* successes whose token count came from usage */
+    uint64_t chunks;        /* content chunks of successes */
+    double output_tokens;   /* sum over successes */
+    double prompt_tokens;   /* sum over successes with usage */
+    double duration_s;      /* measured window */
+    double output_tps;      /* output tokens / window */
+    double total_tps;       /* (prompt + output tokens) / window */
+    double req_per_s;       /* successes / window */
+    double error_rate;      /* failed / measured */
+    stats_dist ttft_ms, tpot_ms, itl_ms, e2e_ms;
+} level_metrics;
+
+/* Compute the metrics of one level. rows and chunks are borrowed; chunks
+ * must be the level's full chunk table (chunk_offset/chunk_count index it).
+ * BENCH_EINPUT when a row's chunk range lies outside the table. */
+bench_status metrics_level(const req_record *rows, size_t n, const chunk_record *chunks,
+                           size_t nchunks, int concurrency, level_metrics *out, bench_err *err);
+
+#endif

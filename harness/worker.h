@@ -1,0 +1,75 @@
+/* worker.h - one load-generator thread.
+ *
+ * A worker owns a libcurl multi handle, `slots` easy handles (HTTP/1.1
+ * keep-alive connections reused across its requests), an SSE parser per slot
+ * and its own record tables: nothing is shared with other workers in the hot
+ * path. It runs a closed loop: each slot sends its next request the moment
+ * its previous one ends, until the worker's share of the level is done.
+ * Timestamps are CLOCK_MONOTONIC, taken as bytes arrive, before parsing.
+ * The run merges the tables of all workers after joining them. */
+#ifndef BENCH_WORKER_H
+#define BENCH_WORKER_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "prompt.h"
+#include "record.h"
+#include "status.h"
+
+/* Stop levels for worker_args.stop. */
+enum { WORKER_RUN = 0, WORKER_STOP_GRACEFUL = 1, WORKER_STOP_NOW = 2 };
+
+typedef struct {
+    uint32_t index;                /* worker number (recorded per row) */
+    const run_config *cfg;         /* borrowed: timeouts, api, ignore_eos, ... */
+    const prompt_source *prompts;  /* borrowed, read-only */
+    const char *url;               /* full request URL (base + API path) */
+    const char *api_key;           /* bearer token or NULL; never recorded */
+    const char *model_id;          /* "model" sent in requests */
+    int level;                     /* concurrency level, for X-Request-Id */
+    int slots;                     /* requests this worker keeps in flight */
+    uint64_t id_base;              /* id of this worker's first request */
+    uint64_t n_requests;           /* requests to send, warm-up included */
+    uint64_t n_warmup;             /* the first n_warmup are warm-up */
+    int64_t t0;                    /* run zero, CLOCK_MONOTONIC ns */
+    double grace_s;                /* after a graceful stop, in-flight requests get this long */
+    const atomic_int *stop;        /* WORKER_* level set by the signal handler */
+} worker_args;
+
+typedef struct {
+    uint64_t id;
+    char message[256];
+} worker_error;
+
+typedef struct worker worker;
+
+/* Allocate a worker (curl handles, buffers). a is copied; the pointers in it
+ * are borrowed and must outlive the worker. Free with worker_destroy. */
+bench_status worker_create(const worker_args *a, worker **out, bench_err *err);
+
+/* Start the thread. */
+bench_status worker_start(worker *w, bench_err *err);
+
+/* Wait for the thread. Returns the worker's fatal status, if it had one
+ * (individual request failures are recorded, not fatal). */
+bench_status worker_join(worker *w, bench_err *err);
+
+/* Progress, safe to read from another thread while the worker runs. */
+uint64_t worker_progress_done(const worker *w);
+uint64_t worker_progress_tokens(const worker *w);
+/* 1 once the thread has finished its share (or failed). */
+int worker_finished(const worker *w);
+
+/* Tables, valid after worker_join until worker_destroy (borrowed).
+ * Rows are in completion order; each row's chunks are contiguous in the
+ * worker's chunk table, starting at its chunk_offset. */
+const req_record *worker_rows(const worker *w, size_t *n);
+const chunk_record *worker_chunks(const worker *w, size_t *n);
+const worker_error *worker_errors(const worker *w, size_t *n);
+
+void worker_destroy(worker *w);
+
+#endif

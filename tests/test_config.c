@@ -1,0 +1,106 @@
+/* Unit tests: flag value parsing (levels, durations, timeouts) and the
+ * configuration's JSON form. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "cutest.h"
+
+static void test_levels(void)
+{
+    int lv[CONFIG_MAX_LEVELS];
+    size_t n = 0;
+    bench_err e;
+    CU_ASSERT_EQUAL(config_parse_levels("8", "--c", lv, &n, &e), BENCH_OK);
+    CU_ASSERT_EQUAL(n, 1);
+    CU_ASSERT_EQUAL(lv[0], 8);
+    CU_ASSERT_EQUAL(config_parse_levels("1-8", "--c", lv, &n, &e), BENCH_OK);
+    CU_ASSERT_EQUAL(n, 8);
+    CU_ASSERT_EQUAL(lv[0], 1);
+    CU_ASSERT_EQUAL(lv[7], 8);
+    CU_ASSERT_EQUAL(config_parse_levels("8,1,2,4,2", "--c", lv, &n, &e), BENCH_OK);
+    CU_ASSERT_EQUAL(n, 4);
+    CU_ASSERT(lv[0] == 1 && lv[1] == 2 && lv[2] == 4 && lv[3] == 8);
+    CU_ASSERT_EQUAL(config_parse_levels("1-3,16,64", "--c", lv, &n, &e), BENCH_OK);
+    CU_ASSERT_EQUAL(n, 5);
+    CU_ASSERT_EQUAL(lv[4], 64);
+}
+
+static void test_levels_bad(void)
+{
+    int lv[CONFIG_MAX_LEVELS];
+    size_t n = 0;
+    bench_err e;
+    const char *bad[] = {"", "0", "-3", "a", "1,,2", "1,", "8-1", "1-x", "99999999", "2.5"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        e.msg[0] = '\0';
+        CU_ASSERT_EQUAL(config_parse_levels(bad[i], "--concurrency", lv, &n, &e), BENCH_EUSAGE);
+        CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "--concurrency"));
+    }
+    CU_ASSERT_EQUAL(config_parse_levels("1-300", "--concurrency", lv, &n, &e), BENCH_EUSAGE);
+}
+
+static void test_durations(void)
+{
+    double d;
+    bench_err e;
+    CU_ASSERT_EQUAL(config_parse_duration("30", "--t", &d, &e), BENCH_OK);
+    CU_ASSERT_DOUBLE_EQUAL(d, 30, 1e-12);
+    CU_ASSERT_EQUAL(config_parse_duration("250ms", "--t", &d, &e), BENCH_OK);
+    CU_ASSERT_DOUBLE_EQUAL(d, 0.25, 1e-12);
+    CU_ASSERT_EQUAL(config_parse_duration("2m", "--t", &d, &e), BENCH_OK);
+    CU_ASSERT_DOUBLE_EQUAL(d, 120, 1e-12);
+    CU_ASSERT_EQUAL(config_parse_duration("1.5s", "--t", &d, &e), BENCH_OK);
+    CU_ASSERT_DOUBLE_EQUAL(d, 1.5, 1e-12);
+    CU_ASSERT_EQUAL(config_parse_duration("0", "--t", &d, &e), BENCH_EUSAGE);
+    CU_ASSERT_EQUAL(config_parse_duration("5parsecs", "--t", &d, &e), BENCH_EUSAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "parsecs"));
+    CU_ASSERT_EQUAL(config_parse_duration("x", "--t", &d, &e), BENCH_EUSAGE);
+}
+
+static void test_timeouts(void)
+{
+    run_config c;
+    bench_err e;
+    config_defaults(&c);
+    CU_ASSERT_EQUAL(config_parse_timeouts("connect=2s,idle=500ms", &c.timeout, &e), BENCH_OK);
+    CU_ASSERT_DOUBLE_EQUAL(c.timeout.connect_s, 2, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(c.timeout.idle_s, 0.5, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(c.timeout.first_token_s, 120, 1e-12);
+    CU_ASSERT_EQUAL(config_parse_timeouts("first-token=1m,total=1h", &c.timeout, &e), BENCH_OK);
+    CU_ASSERT_DOUBLE_EQUAL(c.timeout.first_token_s, 60, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(c.timeout.total_s, 3600, 1e-12);
+    CU_ASSERT_EQUAL(config_parse_timeouts("coffee=1s", &c.timeout, &e), BENCH_EUSAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "coffee"));
+    CU_ASSERT_EQUAL(config_parse_timeouts("idle", &c.timeout, &e), BENCH_EUSAGE);
+}
+
+static void test_json_has_no_secret(void)
+{
+    run_config c;
+    config_defaults(&c);
+    c.model = strdup("mistral-7b");
+    setenv("OPENAI_API_KEY", "sk-test-SECRET-123", 1);
+    char *j = config_to_json(&c, "mistralai/x", "http://127.0.0.1:1/v1", "simulated");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    CU_ASSERT_PTR_NULL(strstr(j, "SECRET"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(j, "\"api_key_env\":\"OPENAI_API_KEY\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(j, "\"concurrency\":[1,2,3,4,5,6,7,8]"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(j, "\"endpoint_kind\":\"simulated\""));
+    free(j);
+    config_free(&c);
+}
+
+static CU_TestInfo tests[] = {
+    {"concurrency lists and ranges", test_levels},
+    {"bad concurrency values", test_levels_bad},
+    {"durations with units", test_durations},
+    {"timeout spec", test_timeouts},
+    {"config JSON without secrets", test_json_has_no_secret},
+    CU_TEST_INFO_NULL,
+};
+
+int main(void)
+{
+    return cutest_run("config", tests);
+}
