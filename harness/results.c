@@ -1,1 +1,806 @@
-typedef int bench_placeholder_results_;
+/* results.c - the HDF5 results file writer, format version 1.
+ *
+ * Layout and guarantees: docs/FORMAT.md. In short:
+ *   - the file uses the oldest HDF5 format able to hold it (superblock v0,
+ *     bounds EARLIEST..V18): such a file has no "open for writing" flag, so a
+ *     writer killed with SIGKILL leaves a file that any HDF5 >= 1.8 reader
+ *     opens as it was at the last flush (the 1.10 "latest" format would make
+ *     readers refuse it until `h5clear -s`);
+ *   - / and /levels are "corked" (their metadata kept in the cache, never
+ *     written) while a level is open, so the link to an unfinished level
+ *     never reaches the disk before the level's own objects (without the
+ *     cork, /levels' entries age out of the cache during a long level and
+ *     are written, link included); results_level_end flushes the level's
+ *     objects, fsyncs, then writes the link and fsyncs again;
+ *   - /levels' local heap is sized up front so that adding a level's name
+ *     never moves it (a moved heap frees space that new raw data could reuse
+ *     while the on-disk symbol table still points there).
+ * HDF5 errors are never printed; each failure becomes one bench_err line
+ * naming the file, the object and the innermost HDF5 reason. */
+#include "results.h"
+
+#include <errno.h>
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { DS_REQUESTS, DS_CHUNKS, DS_ERRORS, DS_COUNT };
+
+static const char *const ds_name[DS_COUNT] = {"requests", "chunks", "errors"};
+/* Rows per HDF5 chunk: about 100 KiB uncompressed each, so one chunk of each
+ * dataset fits the default 1 MiB per-dataset chunk cache and appends in
+ * batches rewrite a chunk at most a few times before it fills. */
+static const hsize_t ds_chunk_rows[DS_COUNT] = {1024, 4096, 256};
+
+/* Size hint for the local heap of /levels (holds the level names, 16 bytes
+ * each at most): room for 1024 levels before the heap must move. */
+#define LEVELS_HEAP_HINT 16384
+
+/* Memory layout of one errors row. */
+typedef struct {
+    uint64_t request_id;
+    char message[RESULTS_ERROR_LEN];
+} error_row;
+
+struct results {
+    char *path;                        /* owned copy, for messages */
+    hid_t file;                        /* the open file */
+    hid_t root;                        /* /, open while the file is */
+    hid_t levels;                      /* /levels, open while the file is */
+    int corked;                        /* / and /levels held in the cache */
+    hid_t level;                       /* open /levels/c<N>, or H5I_INVALID_HID */
+    int concurrency;                   /* N of the open level */
+    hid_t ds[DS_COUNT];                /* its datasets */
+    hsize_t rows[DS_COUNT];            /* their current lengths */
+    hid_t mtype[DS_COUNT];             /* compound types, memory layout */
+    hid_t ftype[DS_COUNT];             /* compound types, file layout (packed) */
+    hid_t dxpl;                        /* transfer properties of the appends */
+    uint64_t n_ok, n_failed, n_warmup; /* tally of the open level's rows */
+};
+
+/* Root attributes of the format, which results_set_root_attr refuses. */
+static const char *const reserved_attrs[] = {
+    "format_version", "harness_version", "created_utc", "model",  "served_model",
+    "endpoint",       "endpoint_kind",   "api",         "config", "clock",
+    "t0_unix_ns",     "t0_monotonic_ns", NULL,
+};
+
+/* --- HDF5 error handling ------------------------------------------------ */
+
+/* Stop HDF5 printing its error stack to stderr. The library is built
+ * thread-safe on Debian, where the setting is per thread, so every public
+ * entry point calls this. */
+static void h5_quiet(void)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+typedef struct {
+    char text[200];
+    int have;
+} h5_reason;
+
+static herr_t reason_cb(unsigned n, const H5E_error2_t *e, void *data)
+{
+    h5_reason *r = data;
+    (void)n;
+    if (r->have || !e->desc || !e->desc[0])
+        return 0;
+    /* System call failures read "unable to open file: name = '...', errno = 2,
+     * error message = 'No such file or directory', ..."; keep the first
+     * phrase and the strerror text, the rest is noise in a one-line message. */
+    const char *msg = strstr(e->desc, "error message = '");
+    if (msg) {
+        msg += strlen("error message = '");
+        size_t head = strcspn(e->desc, ":,");
+        size_t tail = strcspn(msg, "'");
+        snprintf(r->text, sizeof r->text, "%.*s: %.*s", (int)head, e->desc, (int)tail, msg);
+    } else {
+        snprintf(r->text, sizeof r->text, "%s", e->desc);
+    }
+    r->have = 1;
+    return 0;
+}
+
+/* Fail with BENCH_EHDF5: "results file PATH: WHAT: innermost HDF5 reason",
+ * then clear the HDF5 error stack. */
+static bench_status h5_fail(const char *path, bench_err *err, const char *what)
+{
+    h5_reason r = {.have = 0};
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, reason_cb, &r);
+    H5Eclear2(H5E_DEFAULT);
+    return bench_fail(err, BENCH_EHDF5, "results file %s: %s: %s", path, what,
+                      r.have ? r.text : "HDF5 call failed");
+}
+
+/* Close any kind of identifier and mark it invalid; harmless on an invalid
+ * one. Returns a negative value when the close failed. */
+static herr_t h5_close(hid_t *id)
+{
+    herr_t rc = 0;
+    if (*id < 0)
+        return 0;
+    switch (H5Iget_type(*id)) {
+    case H5I_FILE:
+        rc = H5Fclose(*id);
+        break;
+    case H5I_GROUP:
+        rc = H5Gclose(*id);
+        break;
+    case H5I_DATASET:
+        rc = H5Dclose(*id);
+        break;
+    case H5I_DATATYPE:
+        rc = H5Tclose(*id);
+        break;
+    case H5I_DATASPACE:
+        rc = H5Sclose(*id);
+        break;
+    case H5I_ATTR:
+        rc = H5Aclose(*id);
+        break;
+    case H5I_GENPROP_LST:
+        rc = H5Pclose(*id);
+        break;
+    default:
+        rc = H5Idec_ref(*id);
+        break;
+    }
+    *id = H5I_INVALID_HID;
+    return rc;
+}
+
+/* --- attributes ---------------------------------------------------------- */
+
+/* Write a scalar attribute of file type ftype from a value of memory type
+ * mtype, replacing any attribute of that name. Returns < 0 on failure. */
+static herr_t put_attr(hid_t obj, const char *name, hid_t ftype, hid_t mtype, const void *value)
+{
+    herr_t rc = -1;
+    hid_t space = H5I_INVALID_HID, attr = H5I_INVALID_HID;
+    htri_t exists = H5Aexists(obj, name);
+    if (exists < 0 || (exists > 0 && H5Adelete(obj, name) < 0))
+        goto out;
+    if ((space = H5Screate(H5S_SCALAR)) < 0)
+        goto out;
+    if ((attr = H5Acreate2(obj, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT)) < 0)
+        goto out;
+    rc = H5Awrite(attr, mtype, value);
+out:
+    if (h5_close(&attr) < 0)
+        rc = -1;
+    h5_close(&space);
+    return rc;
+}
+
+/* A variable-length UTF-8 string type (h5py reads it as str). The caller
+ * owns the returned identifier. */
+static hid_t vlen_utf8(void)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0)
+        return t;
+    if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0 ||
+        H5Tset_strpad(t, H5T_STR_NULLTERM) < 0) {
+        H5Tclose(t);
+        return H5I_INVALID_HID;
+    }
+    return t;
+}
+
+/* A fixed-length UTF-8 string type of len bytes with the given padding. The
+ * caller owns the returned identifier. */
+static hid_t fixed_utf8(size_t len, H5T_str_t pad)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0)
+        return t;
+    if (H5Tset_size(t, len) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0 || H5Tset_strpad(t, pad) < 0) {
+        H5Tclose(t);
+        return H5I_INVALID_HID;
+    }
+    return t;
+}
+
+/* Scalar variable-length UTF-8 string attribute; value NULL is written as "". */
+static herr_t put_str_attr(hid_t obj, const char *name, const char *value)
+{
+    hid_t t = vlen_utf8();
+    if (t < 0)
+        return -1;
+    const char *v = value ? value : "";
+    herr_t rc = put_attr(obj, name, t, t, &v);
+    H5Tclose(t);
+    return rc;
+}
+
+/* --- compound row types -------------------------------------------------- */
+
+/* Builds a memory compound (C struct offsets) and a packed file compound
+ * side by side, one field at a time. */
+typedef struct {
+    hid_t mem, file;
+    size_t file_off;
+    int bad;
+} type_builder;
+
+static void tb_field(type_builder *b, const char *name, size_t mem_off, hid_t mem_t, hid_t file_t)
+{
+    if (b->bad)
+        return;
+    size_t sz = H5Tget_size(file_t);
+    if (sz == 0 || H5Tinsert(b->mem, name, mem_off, mem_t) < 0 ||
+        H5Tinsert(b->file, name, b->file_off, file_t) < 0)
+        b->bad = 1;
+    b->file_off += sz;
+}
+
+/* Create the memory and file types of one dataset into r->mtype[which] and
+ * r->ftype[which]; on failure the partial types are closed. */
+static herr_t build_types(results *r, int which)
+{
+    static const size_t mem_size[DS_COUNT] = {sizeof(req_record), sizeof(chunk_record),
+                                              sizeof(error_row)};
+    type_builder b = {H5I_INVALID_HID, H5I_INVALID_HID, 0, 0};
+    hid_t s_mem = H5I_INVALID_HID, s_file = H5I_INVALID_HID;
+    herr_t rc = -1;
+
+    if ((b.mem = H5Tcreate(H5T_COMPOUND, mem_size[which])) < 0 ||
+        (b.file = H5Tcreate(H5T_COMPOUND, mem_size[which])) < 0)
+        goto out;
+    switch (which) {
+    case DS_REQUESTS:
+        /* In memory the reason is NUL-terminated (bytes after the NUL may be
+         * garbage); in the file it is NUL-padded, HDF5 converts. */
+        if ((s_mem = fixed_utf8(REC_FINISH_LEN, H5T_STR_NULLTERM)) < 0 ||
+            (s_file = fixed_utf8(REC_FINISH_LEN, H5T_STR_NULLPAD)) < 0)
+            goto out;
+#define F(member, mt, ft) tb_field(&b, #member, HOFFSET(req_record, member), mt, ft)
+        F(id, H5T_NATIVE_UINT64, H5T_STD_U64LE);
+        F(worker, H5T_NATIVE_UINT32, H5T_STD_U32LE);
+        F(status, H5T_NATIVE_INT32, H5T_STD_I32LE);
+        F(http_status, H5T_NATIVE_INT32, H5T_STD_I32LE);
+        F(warmup, H5T_NATIVE_UINT8, H5T_STD_U8LE);
+        F(t_sched_ns, H5T_NATIVE_INT64, H5T_STD_I64LE);
+        F(t_send_ns, H5T_NATIVE_INT64, H5T_STD_I64LE);
+        F(t_first_byte_ns, H5T_NATIVE_INT64, H5T_STD_I64LE);
+        F(t_first_token_ns, H5T_NATIVE_INT64, H5T_STD_I64LE);
+        F(t_last_token_ns, H5T_NATIVE_INT64, H5T_STD_I64LE);
+        F(t_end_ns, H5T_NATIVE_INT64, H5T_STD_I64LE);
+        F(prompt_tokens, H5T_NATIVE_INT32, H5T_STD_I32LE);
+        F(output_tokens, H5T_NATIVE_INT32, H5T_STD_I32LE);
+        F(max_tokens, H5T_NATIVE_INT32, H5T_STD_I32LE);
+        F(chunk_count, H5T_NATIVE_UINT32, H5T_STD_U32LE);
+        F(chunk_offset, H5T_NATIVE_UINT64, H5T_STD_U64LE);
+        F(finish_reason, s_mem, s_file);
+#undef F
+        break;
+    case DS_CHUNKS:
+#define F(member, mt, ft) tb_field(&b, #member, HOFFSET(chunk_record, member), mt, ft)
+        F(request_id, H5T_NATIVE_UINT64, H5T_STD_U64LE);
+        F(t_ns, H5T_NATIVE_INT64, H5T_STD_I64LE);
+        F(bytes, H5T_NATIVE_UINT32, H5T_STD_U32LE);
+        F(tokens, H5T_NATIVE_UINT32, H5T_STD_U32LE);
+#undef F
+        break;
+    default:
+        if ((s_mem = fixed_utf8(RESULTS_ERROR_LEN, H5T_STR_NULLPAD)) < 0)
+            goto out;
+        tb_field(&b, "request_id", HOFFSET(error_row, request_id), H5T_NATIVE_UINT64,
+                 H5T_STD_U64LE);
+        tb_field(&b, "message", HOFFSET(error_row, message), s_mem, s_mem);
+        break;
+    }
+    /* Shrinking a compound to its packed size keeps every member. */
+    if (b.bad || H5Tset_size(b.file, b.file_off) < 0)
+        goto out;
+    r->mtype[which] = b.mem;
+    r->ftype[which] = b.file;
+    b.mem = b.file = H5I_INVALID_HID;
+    rc = 0;
+out:
+    h5_close(&b.mem);
+    h5_close(&b.file);
+    h5_close(&s_mem);
+    h5_close(&s_file);
+    return rc;
+}
+
+/* --- file helpers -------------------------------------------------------- */
+
+/* Push what HDF5 has written (H5Fflush leaves it in the kernel's page cache,
+ * which already survives SIGKILL) down to the disk, so a power loss after a
+ * level's end keeps the level too. */
+static bench_status sync_file(results *r, bench_err *err)
+{
+    int *fd = NULL;
+    if (H5Fget_vfd_handle(r->file, H5P_DEFAULT, (void **)&fd) < 0 || !fd)
+        return h5_fail(r->path, err, "cannot get the file descriptor to sync");
+    if (fsync(*fd) != 0 && errno != EINVAL && errno != EROFS)
+        return bench_fail(err, BENCH_EIO, "results file %s: fsync: %s", r->path, strerror(errno));
+    return BENCH_OK;
+}
+
+static bench_status flush_file(results *r, bench_err *err)
+{
+    if (H5Fflush(r->file, H5F_SCOPE_GLOBAL) < 0)
+        return h5_fail(r->path, err, "cannot flush to disk");
+    return sync_file(r, err);
+}
+
+/* Release the open level's handles and, unless keep_cork, the cork of / and
+ * /levels, without writing the level's attributes. Afterwards no level is
+ * open. Returns < 0 if a close failed. */
+static herr_t release_level(results *r, int keep_cork)
+{
+    herr_t rc = 0;
+    for (int i = 0; i < DS_COUNT; i++)
+        if (h5_close(&r->ds[i]) < 0)
+            rc = -1;
+    if (h5_close(&r->level) < 0)
+        rc = -1;
+    if (r->corked && !keep_cork) {
+        if (H5Oenable_mdc_flushes(r->levels) < 0)
+            rc = -1;
+        if (H5Oenable_mdc_flushes(r->root) < 0)
+            rc = -1;
+        r->corked = 0;
+    }
+    return rc;
+}
+
+/* Remove the open level: close it, unlink it from /levels while the cork
+ * still keeps that change in the cache, then uncork. The on-disk file never
+ * saw the level. Returns < 0 on failure. */
+static herr_t drop_level(results *r)
+{
+    char name[32];
+    snprintf(name, sizeof name, "c%d", r->concurrency);
+    herr_t rc = release_level(r, 1);
+    htri_t linked = H5Lexists(r->levels, name, H5P_DEFAULT);
+    if (linked < 0 || (linked > 0 && H5Ldelete(r->levels, name, H5P_DEFAULT) < 0))
+        rc = -1;
+    if (release_level(r, 0) < 0)
+        rc = -1;
+    return rc;
+}
+
+/* The current UTC time as ISO 8601 ("2026-11-29T06:30:00Z") into buf. */
+static const char *utc_now(char *buf, size_t n)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    if (!gmtime_r(&now, &tm) || strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(buf, n, "1970-01-01T00:00:00Z");
+    return buf;
+}
+
+/* "0=ok,1=http_error,...": the class names for the `class_names` attribute. */
+static void class_names(char *buf, size_t n)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int c = 0; c < REQ_CLASS_COUNT && len < n; c++) {
+        int w = snprintf(buf + len, n - len, "%s%d=%s", c ? "," : "", c, req_class_name(c));
+        if (w < 0)
+            break;
+        len += (size_t)w;
+    }
+}
+
+/* --- public API ---------------------------------------------------------- */
+
+bench_status results_create(const char *path, const results_meta *meta, results **out,
+                            bench_err *err)
+{
+    bench_status st = BENCH_OK;
+    results *r = NULL;
+    hid_t fapl = H5I_INVALID_HID, gcpl = H5I_INVALID_HID;
+    int created = 0;
+
+    h5_quiet();
+    if (out)
+        *out = NULL;
+    if (!path || !*path || !meta || !out)
+        return bench_fail(err, BENCH_EUSAGE, "results_create: missing path, metadata or output");
+    if (!meta->endpoint_kind || (strcmp(meta->endpoint_kind, "simulated") != 0 &&
+                                 strcmp(meta->endpoint_kind, "remote") != 0))
+        return bench_fail(err, BENCH_EUSAGE,
+                          "results file %s: endpoint_kind must be \"simulated\" or \"remote\", "
+                          "not \"%s\"",
+                          path, meta->endpoint_kind ? meta->endpoint_kind : "(null)");
+
+    if (!(r = calloc(1, sizeof *r)))
+        return bench_fail(err, BENCH_ENOMEM, "results file %s: out of memory", path);
+    r->file = r->root = r->levels = r->level = r->dxpl = H5I_INVALID_HID;
+    for (int i = 0; i < DS_COUNT; i++)
+        r->ds[i] = r->mtype[i] = r->ftype[i] = H5I_INVALID_HID;
+    if (!(r->path = strdup(path))) {
+        st = bench_fail(err, BENCH_ENOMEM, "results file %s: out of memory", path);
+        goto out;
+    }
+    for (int i = 0; i < DS_COUNT; i++)
+        if (build_types(r, i) < 0) {
+            st = h5_fail(path, err, "cannot build the row types");
+            goto out;
+        }
+    if ((r->dxpl = H5Pcreate(H5P_DATASET_XFER)) < 0) {
+        st = h5_fail(path, err, "cannot create transfer properties");
+        goto out;
+    }
+
+    /* Oldest format (see the top of this file), and STRONG close so that
+     * H5Fclose really closes and flushes even if an identifier leaked. File
+     * locking stays on, but a file system without flock() is not an error. */
+    if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 ||
+        H5Pset_libver_bounds(fapl, H5F_LIBVER_EARLIEST, H5F_LIBVER_V18) < 0 ||
+        H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0 || H5Pset_file_locking(fapl, 1, 1) < 0) {
+        st = h5_fail(path, err, "cannot set up file access properties");
+        goto out;
+    }
+    if ((r->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0) {
+        st = h5_fail(path, err, "cannot create");
+        goto out;
+    }
+    created = 1;
+
+    char now[32];
+    int version = RESULTS_FORMAT_VERSION;
+    struct {
+        const char *name, *value;
+    } strs[] = {
+        {"harness_version", meta->harness_version},
+        {"created_utc",
+         meta->created_utc && *meta->created_utc ? meta->created_utc : utc_now(now, sizeof now)},
+        {"model", meta->model},
+        {"served_model", meta->served_model},
+        {"endpoint", meta->endpoint},
+        {"endpoint_kind", meta->endpoint_kind},
+        {"api", meta->api},
+        {"config", meta->config_json ? meta->config_json : "{}"},
+        {"clock", "CLOCK_MONOTONIC"},
+    };
+    if (put_attr(r->file, "format_version", H5T_STD_I32LE, H5T_NATIVE_INT, &version) < 0) {
+        st = h5_fail(path, err, "cannot write attribute format_version");
+        goto out;
+    }
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+        if (put_str_attr(r->file, strs[i].name, strs[i].value) < 0) {
+            char what[64];
+            snprintf(what, sizeof what, "cannot write attribute %s", strs[i].name);
+            st = h5_fail(path, err, what);
+            goto out;
+        }
+    if (put_attr(r->file, "t0_unix_ns", H5T_STD_I64LE, H5T_NATIVE_INT64, &meta->t0_unix_ns) < 0 ||
+        put_attr(r->file, "t0_monotonic_ns", H5T_STD_I64LE, H5T_NATIVE_INT64,
+                 &meta->t0_monotonic_ns) < 0) {
+        st = h5_fail(path, err, "cannot write the t0 attributes");
+        goto out;
+    }
+
+    if ((r->root = H5Gopen2(r->file, "/", H5P_DEFAULT)) < 0) {
+        st = h5_fail(path, err, "cannot open the root group");
+        goto out;
+    }
+    if ((gcpl = H5Pcreate(H5P_GROUP_CREATE)) < 0 ||
+        H5Pset_local_heap_size_hint(gcpl, LEVELS_HEAP_HINT) < 0 ||
+        (r->levels = H5Gcreate2(r->file, "levels", H5P_DEFAULT, gcpl, H5P_DEFAULT)) < 0) {
+        st = h5_fail(path, err, "cannot create group /levels");
+        goto out;
+    }
+    if ((st = flush_file(r, err)) != BENCH_OK)
+        goto out;
+    *out = r;
+    r = NULL;
+out:
+    h5_close(&fapl);
+    h5_close(&gcpl);
+    if (r) {
+        results_close(r, NULL);
+        if (created)
+            unlink(path); /* ours, just truncated: do not leave half a header */
+    }
+    return st;
+}
+
+bench_status results_level_begin(results *r, int concurrency, bench_err *err)
+{
+    bench_status st = BENCH_OK;
+    hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID;
+    char name[32];
+
+    h5_quiet();
+    if (!r)
+        return bench_fail(err, BENCH_EUSAGE, "results_level_begin: no results file");
+    if (r->level >= 0)
+        return bench_fail(err, BENCH_EUSAGE, "results file %s: level c%d is still open", r->path,
+                          r->concurrency);
+    if (concurrency < 1)
+        return bench_fail(err, BENCH_EUSAGE, "results file %s: bad concurrency %d", r->path,
+                          concurrency);
+    snprintf(name, sizeof name, "c%d", concurrency);
+    htri_t exists = H5Lexists(r->levels, name, H5P_DEFAULT);
+    if (exists != 0) {
+        if (exists < 0)
+            return h5_fail(r->path, err, "cannot look up a level in /levels");
+        return bench_fail(err, BENCH_EUSAGE, "results file %s: level /levels/%s already exists",
+                          r->path, name);
+    }
+
+    /* Until this level ends, no metadata of /levels (and so no link to the
+     * unfinished level) may reach the disk, nor of / (root attributes set
+     * meanwhile): the on-disk file stays the one of the last flush. */
+    if (H5Odisable_mdc_flushes(r->root) < 0) {
+        st = h5_fail(r->path, err, "cannot hold / in the metadata cache");
+        goto out;
+    }
+    if (H5Odisable_mdc_flushes(r->levels) < 0) {
+        st = h5_fail(r->path, err, "cannot hold /levels in the metadata cache");
+        H5Oenable_mdc_flushes(r->root);
+        goto out;
+    }
+    r->corked = 1;
+    r->concurrency = concurrency;
+    r->n_ok = r->n_failed = r->n_warmup = 0;
+    if ((r->level = H5Gcreate2(r->levels, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0) {
+        st = h5_fail(r->path, err, "cannot create a level group");
+        goto out;
+    }
+
+    hsize_t zero = 0, unlimited = H5S_UNLIMITED;
+    if ((space = H5Screate_simple(1, &zero, &unlimited)) < 0) {
+        st = h5_fail(r->path, err, "cannot create a dataspace");
+        goto out;
+    }
+    for (int i = 0; i < DS_COUNT; i++) {
+        char what[96];
+        snprintf(what, sizeof what, "level %s: cannot create dataset %s", name, ds_name[i]);
+        /* Shuffle before deflate: the bytes of neighbouring timestamps and
+         * ids differ little, and grouped by significance they compress well. */
+        if ((dcpl = H5Pcreate(H5P_DATASET_CREATE)) < 0 ||
+            H5Pset_chunk(dcpl, 1, &ds_chunk_rows[i]) < 0 || H5Pset_shuffle(dcpl) < 0 ||
+            H5Pset_deflate(dcpl, 4) < 0 ||
+            (r->ds[i] = H5Dcreate2(r->level, ds_name[i], r->ftype[i], space, H5P_DEFAULT, dcpl,
+                                   H5P_DEFAULT)) < 0) {
+            st = h5_fail(r->path, err, what);
+            goto out;
+        }
+        h5_close(&dcpl);
+        r->rows[i] = 0;
+    }
+
+    char names[512];
+    class_names(names, sizeof names);
+    if (put_str_attr(r->ds[DS_REQUESTS], "class_names", names) < 0) {
+        st = h5_fail(r->path, err, "cannot write attribute class_names");
+        goto out;
+    }
+out:
+    h5_close(&space);
+    h5_close(&dcpl);
+    if (st != BENCH_OK && r->corked) {
+        drop_level(r); /* nothing of this level was ever written via /levels */
+        H5Eclear2(H5E_DEFAULT);
+    }
+    return st;
+}
+
+/* Append n rows of dataset `which` from rows (borrowed): grow the extent,
+ * then write the new rows as a hyperslab. On a failed write the extent is
+ * shrunk back so that no fill-value rows are left behind. */
+static bench_status append_rows(results *r, int which, const void *rows, size_t n, bench_err *err)
+{
+    bench_status st = BENCH_OK;
+    hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+    char what[96];
+
+    if (!r)
+        return bench_fail(err, BENCH_EUSAGE, "results: append to no results file");
+    if (r->level < 0)
+        return bench_fail(err, BENCH_EUSAGE, "results file %s: append to %s with no level open",
+                          r->path, ds_name[which]);
+    if (n == 0)
+        return BENCH_OK;
+    if (!rows)
+        return bench_fail(err, BENCH_EUSAGE, "results file %s: NULL rows for %s", r->path,
+                          ds_name[which]);
+
+    hsize_t start = r->rows[which], count = (hsize_t)n, size = start + count;
+    /* On every write of a compound HDF5 1.10 allocates, and zeroes, its
+     * conversion buffers at their configured size (1 MiB by default): size
+     * them to the rows at hand, or appending row by row costs megabytes of
+     * memset per row. */
+    size_t elem = H5Tget_size(r->mtype[which]), fsz = H5Tget_size(r->ftype[which]);
+    if (fsz > elem)
+        elem = fsz;
+    size_t buf = n < ((size_t)1 << 20) / elem ? n * elem : ((size_t)1 << 20) / elem * elem;
+    snprintf(what, sizeof what, "level c%d: cannot append %zu rows to %s", r->concurrency, n,
+             ds_name[which]);
+    if (H5Dset_extent(r->ds[which], &size) < 0) {
+        st = h5_fail(r->path, err, what);
+        goto out;
+    }
+    if (H5Pset_buffer(r->dxpl, buf, NULL, NULL) < 0 || (fspace = H5Dget_space(r->ds[which])) < 0 ||
+        H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &count, NULL) < 0 ||
+        (mspace = H5Screate_simple(1, &count, NULL)) < 0 ||
+        H5Dwrite(r->ds[which], r->mtype[which], mspace, fspace, r->dxpl, rows) < 0) {
+        st = h5_fail(r->path, err, what);
+        H5Dset_extent(r->ds[which], &start);
+        H5Eclear2(H5E_DEFAULT);
+        goto out;
+    }
+    r->rows[which] = size;
+out:
+    h5_close(&fspace);
+    h5_close(&mspace);
+    return st;
+}
+
+bench_status results_append_requests(results *r, const req_record *rows, size_t n, bench_err *err)
+{
+    h5_quiet();
+    bench_status st = append_rows(r, DS_REQUESTS, rows, n, err);
+    if (st != BENCH_OK)
+        return st;
+    for (size_t i = 0; i < n; i++) {
+        if (rows[i].warmup)
+            r->n_warmup++;
+        else if (req_class_is_success(rows[i].status))
+            r->n_ok++;
+        else
+            r->n_failed++;
+    }
+    return BENCH_OK;
+}
+
+bench_status results_append_chunks(results *r, const chunk_record *rows, size_t n, bench_err *err)
+{
+    h5_quiet();
+    return append_rows(r, DS_CHUNKS, rows, n, err);
+}
+
+bench_status results_append_error(results *r, uint64_t request_id, const char *message,
+                                  bench_err *err)
+{
+    error_row row;
+    memset(&row, 0, sizeof row);
+    row.request_id = request_id;
+    if (message) {
+        /* Keep at most 255 bytes, cut at a UTF-8 character boundary. */
+        size_t len = strlen(message);
+        if (len > RESULTS_ERROR_LEN - 1) {
+            len = RESULTS_ERROR_LEN - 1;
+            while (len > 0 && ((unsigned char)message[len] & 0xC0) == 0x80)
+                len--;
+        }
+        memcpy(row.message, message, len);
+    }
+    h5_quiet();
+    return append_rows(r, DS_ERRORS, &row, 1, err);
+}
+
+bench_status results_level_end(results *r, const results_level_info *info, bench_err *err)
+{
+    bench_status st = BENCH_OK;
+    char what[96];
+
+    h5_quiet();
+    if (!r || !info)
+        return bench_fail(err, BENCH_EUSAGE, "results_level_end: missing file or level info");
+    if (r->level < 0)
+        return bench_fail(err, BENCH_EUSAGE, "results file %s: no level is open", r->path);
+    if (info->concurrency != r->concurrency)
+        return bench_fail(err, BENCH_EUSAGE,
+                          "results file %s: ending level c%d but level c%d is open", r->path,
+                          info->concurrency, r->concurrency);
+    int c = r->concurrency;
+    snprintf(what, sizeof what, "level c%d: cannot write its attributes", c);
+    if (put_attr(r->level, "concurrency", H5T_STD_I32LE, H5T_NATIVE_INT, &info->concurrency) < 0 ||
+        put_attr(r->level, "t_start_ns", H5T_STD_I64LE, H5T_NATIVE_INT64, &info->t_start_ns) < 0 ||
+        put_attr(r->level, "t_end_ns", H5T_STD_I64LE, H5T_NATIVE_INT64, &info->t_end_ns) < 0 ||
+        put_attr(r->level, "requests_ok", H5T_STD_U64LE, H5T_NATIVE_UINT64, &info->requests_ok) <
+            0 ||
+        put_attr(r->level, "requests_failed", H5T_STD_U64LE, H5T_NATIVE_UINT64,
+                 &info->requests_failed) < 0 ||
+        put_attr(r->level, "requests_warmup", H5T_STD_U64LE, H5T_NATIVE_UINT64,
+                 &info->requests_warmup) < 0) {
+        st = h5_fail(r->path, err, what);
+        goto out;
+    }
+
+    /* Phase 1: the level's own objects (unreachable from the on-disk file
+     * while /levels is corked) reach the disk complete... */
+    snprintf(what, sizeof what, "level c%d: cannot flush its datasets", c);
+    for (int i = 0; i < DS_COUNT; i++)
+        if (H5Dflush(r->ds[i]) < 0) {
+            st = h5_fail(r->path, err, what);
+            goto out;
+        }
+    if (H5Gflush(r->level) < 0) {
+        st = h5_fail(r->path, err, what);
+        goto out;
+    }
+    if ((st = sync_file(r, err)) != BENCH_OK)
+        goto out;
+    /* ...phase 2: then the link to it from /levels, and the superblock. */
+    if (release_level(r, 0) < 0) {
+        st = h5_fail(r->path, err, "cannot close the level");
+        goto out;
+    }
+    if ((st = flush_file(r, err)) != BENCH_OK)
+        goto out;
+
+    if (info->requests_ok != r->n_ok || info->requests_failed != r->n_failed ||
+        info->requests_warmup != r->n_warmup)
+        st = bench_fail(err, BENCH_EINPUT,
+                        "results file %s: level c%d: counts ok/failed/warmup %llu/%llu/%llu "
+                        "disagree with the request rows (%llu/%llu/%llu)",
+                        r->path, c, (unsigned long long)info->requests_ok,
+                        (unsigned long long)info->requests_failed,
+                        (unsigned long long)info->requests_warmup, (unsigned long long)r->n_ok,
+                        (unsigned long long)r->n_failed, (unsigned long long)r->n_warmup);
+out:
+    if (r->level >= 0) {
+        /* Failed half way: no level is open any more; whatever reached the
+         * cache is written by the next flush or by results_close. */
+        release_level(r, 0);
+        H5Eclear2(H5E_DEFAULT);
+    }
+    return st;
+}
+
+bench_status results_set_root_attr(results *r, const char *name, const char *value, bench_err *err)
+{
+    h5_quiet();
+    if (!r || !name || !*name)
+        return bench_fail(err, BENCH_EUSAGE, "results_set_root_attr: missing file or name");
+    for (int i = 0; reserved_attrs[i]; i++)
+        if (strcmp(name, reserved_attrs[i]) == 0)
+            return bench_fail(err, BENCH_EUSAGE,
+                              "results file %s: root attribute %s is part of the format and "
+                              "cannot be overwritten",
+                              r->path, name);
+    if (put_str_attr(r->file, name, value) < 0) {
+        char what[96];
+        snprintf(what, sizeof what, "cannot write root attribute %.60s", name);
+        return h5_fail(r->path, err, what);
+    }
+    /* While a level is open a flush would also write its link (see the top
+     * of this file); the level's end flushes this attribute too. */
+    return r->level >= 0 ? BENCH_OK : flush_file(r, err);
+}
+
+bench_status results_close(results *r, bench_err *err)
+{
+    bench_status st = BENCH_OK;
+    if (!r)
+        return BENCH_OK;
+    h5_quiet();
+    if (r->level >= 0 && drop_level(r) < 0)
+        st = h5_fail(r->path, err, "cannot drop the level left open");
+    if (h5_close(&r->levels) < 0 && st == BENCH_OK)
+        st = h5_fail(r->path, err, "cannot close group /levels");
+    if (h5_close(&r->root) < 0 && st == BENCH_OK)
+        st = h5_fail(r->path, err, "cannot close the root group");
+    if (r->file >= 0) {
+        /* Flush and sync while the descriptor is still ours; H5Fclose then
+         * only releases. */
+        bench_status fst = flush_file(r, st == BENCH_OK ? err : NULL);
+        if (st == BENCH_OK)
+            st = fst;
+        if (h5_close(&r->file) < 0 && st == BENCH_OK)
+            st = h5_fail(r->path, err, "cannot close");
+    }
+    for (int i = 0; i < DS_COUNT; i++) {
+        h5_close(&r->mtype[i]);
+        h5_close(&r->ftype[i]);
+    }
+    h5_close(&r->dxpl);
+    H5Eclear2(H5E_DEFAULT);
+    free(r->path);
+    free(r);
+    return st;
+}

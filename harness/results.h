@@ -16,6 +16,10 @@
 
 #define RESULTS_FORMAT_VERSION 1
 
+/* Size of the fixed `message` field of an errors row: up to 255 bytes of
+ * UTF-8 text, NUL-padded (docs/FORMAT.md). */
+#define RESULTS_ERROR_LEN 256
+
 /* Root attributes. All strings are borrowed for the duration of the call. */
 typedef struct {
     const char *harness_version;
@@ -40,12 +44,16 @@ typedef struct {
 typedef struct results results;
 
 /* Create (truncate) the file at path and write the root attributes.
- * *out is owned by the caller and released by results_close(). */
+ * *out is owned by the caller and released by results_close(). A NULL string
+ * in meta is written as "" (config_json as "{}", created_utc as the current
+ * UTC time); endpoint_kind must be "simulated" or "remote". The caller
+ * creates missing parent directories. Not thread-safe: one thread per file. */
 bench_status results_create(const char *path, const results_meta *meta, results **out,
                             bench_err *err);
 
 /* Start group /levels/c<concurrency> with empty requests/chunks/errors
- * datasets. Only one level is open at a time. */
+ * datasets. Only one level is open at a time; concurrency must be >= 1 and
+ * not used by an earlier level of the file. */
 bench_status results_level_begin(results *r, int concurrency, bench_err *err);
 
 /* Append rows to the open level. Arrays are borrowed for the call. The
@@ -56,15 +64,23 @@ bench_status results_append_chunks(results *r, const chunk_record *rows, size_t 
 bench_status results_append_error(results *r, uint64_t request_id, const char *message,
                                   bench_err *err);
 
-/* Write the level's attributes, close its group and flush the file to disk. */
+/* Write the level's attributes, close its group and flush the file to disk
+ * (fsync included). info->concurrency must be the open level's. The counts
+ * must agree with the appended rows (requests_ok / requests_failed: measured
+ * rows whose class is / is not req_class_is_success(); requests_warmup:
+ * warm-up rows): the attributes are written as given either way, but a
+ * disagreement is reported as BENCH_EINPUT after the level is safely on disk. */
 bench_status results_level_end(results *r, const results_level_info *info, bench_err *err);
 
 /* Set (or overwrite) a string attribute on the root group, e.g. a status
- * note at the end of an interrupted run. */
-bench_status results_set_root_attr(results *r, const char *name, const char *value,
-                                   bench_err *err);
+ * note at the end of an interrupted run. The attributes of the format
+ * (format_version, model, ...) cannot be overwritten. The file is flushed at
+ * once when no level is open, otherwise at the level's end. */
+bench_status results_set_root_attr(results *r, const char *name, const char *value, bench_err *err);
 
-/* Close the file and free r (NULL is fine). Returns the first failure. */
+/* Close the file and free r (NULL is fine). Returns the first failure.
+ * A level that was begun but not ended is dropped, so that the file only
+ * ever holds ended levels; end it first to keep its partial rows. */
 bench_status results_close(results *r, bench_err *err);
 
 #endif
