@@ -1,8 +1,1486 @@
+/* sim.c - the embedded simulated OpenAI-compatible endpoint (docs/SIMULATOR.md).
+ *
+ * One libevent loop, one evhttp server, one timer per generation in
+ * progress. A generation request is numbered at arrival (k = 0, 1, ...);
+ * everything random about it (TTFT, natural length, words) comes from
+ * rng_seed(seed, k) and its fault from an independent stream keyed the same
+ * way, so a run is reproducible whatever the interleaving of connections.
+ *
+ * Timing: the role event goes out on arrival, content token 0 at arrival +
+ * TTFT, token i at the previous token's due time + simmodel_tpot(active),
+ * with `active` counted afresh at each token. Due times chain from the
+ * previous due time, not from when the timer actually fired, so loop
+ * latency does not accumulate into the throughput the client measures. */
 #include "sim.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "clock.h"
+#include "dynbuf.h"
+#include "fileio.h"
+#include "rng.h"
+#include "simmodel.h"
+
+#define SIM_MAX_BODY ((size_t)16 << 20)       /* larger request bodies get 413 */
+#define SIM_CHAT_MSG_OVERHEAD 4               /* prompt tokens added per chat message */
+#define SIM_DEFAULT_MAX_TOKENS_CHAT 256       /* when a chat request gives none */
+#define SIM_DEFAULT_MAX_TOKENS_COMPLETIONS 16 /* when a completions request gives none */
+#define SIM_NATURAL_MEDIAN 200.0              /* natural output length: lognormal median */
+#define SIM_NATURAL_SIGMA 0.6                 /* ... and log-space sigma */
+#define SIM_KEY_MAX 128                       /* longest request key kept for the log */
+#define SIM_LOG_BUFSZ ((size_t)64 << 10)      /* send-log stdio buffer: flushed when full */
+#define SIM_TEXT_MAX ((size_t)256 << 20)      /* cap on a non-streaming response's text */
+#define SIM_FAULT_SALT 0x6661756c74736565ULL  /* separates the fault RNG from the latency RNG */
+
+/* The words the simulator "generates": one word = one token = one event.
+ * Plain ASCII, nothing to escape in JSON. */
+static const char *const vocab[] = {
+    "simulated", "bench", "token",  "stream", "latency", "model",  "answer", "the",
+    "a",         "of",    "and",    "to",     "in",      "is",     "that",   "it",
+    "quick",     "brown", "fox",    "jumps",  "over",    "lazy",   "dog",    "river",
+    "stone",     "light", "window", "garden", "number",  "signal", "noise",  "result",
+};
+#define VOCAB_N (sizeof vocab / sizeof vocab[0])
+
+/* ------------------------------------------------------------------------
+ * Faults. A table, so that adding a kind is one row plus, if it behaves
+ * unlike the existing ones, one case where its behaviour acts. */
+
+typedef enum {
+    FB_HTTP,            /* answer with an HTTP error status instead of a response */
+    FB_MIDSTREAM_ERROR, /* after half the tokens: an error event, then end without [DONE] */
+    FB_NO_DONE,         /* finish normally but omit [DONE] */
+    FB_RESET,           /* after half the tokens: drop the connection (RST) */
+    FB_STALL,           /* pause for `seconds` before the middle token */
+} fault_behaviour;
+
+typedef struct {
+    const char *name;
+    fault_behaviour how;
+    int status;          /* FB_HTTP: the status sent */
+    const char *message; /* FB_HTTP: the error message sent */
+    int takes_seconds;   /* accepts ":SECONDS" after the probability or @N */
+} fault_def;
+
+static const fault_def fault_defs[] = {
+    {"http500", FB_HTTP, 500, "simulated internal server error", 0},
+    {"http503", FB_HTTP, 503, "simulated service unavailable", 0},
+    {"http429", FB_HTTP, 429, "simulated rate limit: retry after 1 s", 0},
+    {"midstream_error", FB_MIDSTREAM_ERROR, 0, NULL, 0},
+    {"no_done", FB_NO_DONE, 0, NULL, 0},
+    {"reset", FB_RESET, 0, NULL, 0},
+    {"stall", FB_STALL, 0, NULL, 1},
+};
+#define FAULT_DEFS_N (sizeof fault_defs / sizeof fault_defs[0])
+#define FAULT_STALL_DEFAULT_S 1.0
+
+typedef struct {
+    const fault_def *def; /* NULL: no fault */
+    double seconds;       /* FB_STALL: the pause */
+} fault_choice;
+
+typedef struct {
+    fault_choice what;
+    double p; /* probability per request */
+} fault_rule;
+
+typedef struct {
+    fault_choice what;
+    uint64_t at; /* arrival number it applies to */
+} fault_pin;
+
+typedef struct {
+    fault_rule *rules; /* owned */
+    size_t nrules;
+    fault_pin *pins; /* owned */
+    size_t npins;
+} fault_plan;
+
+static void fault_plan_free(fault_plan *fp)
+{
+    free(fp->rules);
+    free(fp->pins);
+    memset(fp, 0, sizeof *fp);
+}
+
+static const fault_def *fault_lookup(const char *name, size_t len)
+{
+    for (size_t i = 0; i < FAULT_DEFS_N; i++)
+        if (strlen(fault_defs[i].name) == len && memcmp(fault_defs[i].name, name, len) == 0)
+            return &fault_defs[i];
+    return NULL;
+}
+
+/* Parse a whole string as a finite double; 0 on success. */
+static int parse_double_full(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(s, &end);
+    if (end == s || *end != '\0' || errno || !isfinite(d))
+        return -1;
+    *out = d;
+    return 0;
+}
+
+/* Parse a whole string of decimal digits as a uint64; 0 on success. */
+static int parse_u64_full(const char *s, uint64_t *out)
+{
+    if (!isdigit((unsigned char)*s))
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end != '\0' || errno)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+/* Parse "kind=P[:S],kind@N[:S],..." into fp (which the caller frees with
+ * fault_plan_free, also on failure). */
+static bench_status fault_plan_parse(const char *spec, fault_plan *fp, bench_err *err)
+{
+    bench_status st = BENCH_OK;
+    char *copy = NULL;
+    memset(fp, 0, sizeof *fp);
+    if (!spec || !*spec)
+        return BENCH_OK;
+    size_t items = 1;
+    for (const char *c = spec; *c; c++)
+        items += *c == ',';
+    copy = strdup(spec);
+    fp->rules = calloc(items, sizeof *fp->rules);
+    fp->pins = calloc(items, sizeof *fp->pins);
+    if (!copy || !fp->rules || !fp->pins) {
+        st = bench_fail(err, BENCH_ENOMEM, "--faults: out of memory");
+        goto out;
+    }
+    double psum = 0;
+    char *save = NULL;
+    for (char *raw = strtok_r(copy, ",", &save); raw; raw = strtok_r(NULL, ",", &save)) {
+        char *item = trim(raw);
+        if (!*item)
+            continue;
+        char shown[96];
+        snprintf(shown, sizeof shown, "%s", item);
+        size_t nl = strcspn(item, "=@");
+        const fault_def *def = fault_lookup(item, nl);
+        if (!def) {
+            char known[256] = "";
+            for (size_t i = 0; i < FAULT_DEFS_N; i++)
+                snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", i ? ", " : "",
+                         fault_defs[i].name);
+            st = bench_fail(err, BENCH_EUSAGE, "--faults: '%s': unknown fault kind (known: %s)",
+                            shown, known);
+            goto out;
+        }
+        if (item[nl] == '\0') {
+            st = bench_fail(err, BENCH_EUSAGE,
+                            "--faults: '%s': expected %s=PROBABILITY or %s@REQUEST", shown,
+                            def->name, def->name);
+            goto out;
+        }
+        char sep = item[nl];
+        char *val = item + nl + 1;
+        fault_choice what = {def, def->takes_seconds ? FAULT_STALL_DEFAULT_S : 0.0};
+        char *colon = strchr(val, ':');
+        if (colon) {
+            *colon = '\0';
+            if (!def->takes_seconds) {
+                st = bench_fail(err, BENCH_EUSAGE, "--faults: '%s': %s takes no ':SECONDS'", shown,
+                                def->name);
+                goto out;
+            }
+            if (parse_double_full(colon + 1, &what.seconds) || what.seconds < 0) {
+                st = bench_fail(err, BENCH_EUSAGE,
+                                "--faults: '%s': '%s' is not a non-negative number of seconds",
+                                shown, colon + 1);
+                goto out;
+            }
+        }
+        if (sep == '=') {
+            double p;
+            if (parse_double_full(val, &p) || p < 0 || p > 1) {
+                st = bench_fail(err, BENCH_EUSAGE,
+                                "--faults: '%s': '%s' is not a probability in [0, 1]", shown, val);
+                goto out;
+            }
+            psum += p;
+            if (psum > 1.0 + 1e-9) {
+                st = bench_fail(err, BENCH_EUSAGE,
+                                "--faults: '%s': the probabilities add up to more than 1", shown);
+                goto out;
+            }
+            fp->rules[fp->nrules++] = (fault_rule){what, p};
+        } else {
+            uint64_t at;
+            if (parse_u64_full(val, &at)) {
+                st = bench_fail(err, BENCH_EUSAGE,
+                                "--faults: '%s': '%s' is not a request number (0, 1, ...)", shown,
+                                val);
+                goto out;
+            }
+            for (size_t i = 0; i < fp->npins; i++)
+                if (fp->pins[i].at == at) {
+                    st = bench_fail(err, BENCH_EUSAGE,
+                                    "--faults: '%s': request %" PRIu64 " already has a fault",
+                                    shown, at);
+                    goto out;
+                }
+            fp->pins[fp->npins++] = (fault_pin){what, at};
+        }
+    }
+out:
+    free(copy);
+    return st;
+}
+
+bench_status sim_faults_check(const char *spec, bench_err *err)
+{
+    fault_plan fp;
+    bench_status st = fault_plan_parse(spec, &fp, err);
+    fault_plan_free(&fp);
+    return st;
+}
+
+/* The fault for arrival k: a pinned one if any, else at most one drawn by
+ * probability from an RNG stream that depends only on (seed, k). */
+static fault_choice fault_decide(const fault_plan *fp, uint64_t seed, uint64_t k)
+{
+    fault_choice none = {NULL, 0};
+    for (size_t i = 0; i < fp->npins; i++)
+        if (fp->pins[i].at == k)
+            return fp->pins[i].what;
+    if (fp->nrules == 0)
+        return none;
+    rng r;
+    rng_seed(&r, seed ^ SIM_FAULT_SALT, k);
+    double u = rng_uniform(&r), acc = 0;
+    for (size_t i = 0; i < fp->nrules; i++) {
+        acc += fp->rules[i].p;
+        if (u < acc)
+            return fp->rules[i].what;
+    }
+    return none;
+}
+
+/* ------------------------------------------------------------------------
+ * Server state. */
+
+typedef struct sim_stream sim_stream;
+
+typedef struct {
+    const sim_options *opt;
+    simmodel sm;
+    fault_plan faults;
+    struct event_base *base;
+    struct evhttp *http;
+    struct evbuffer *scratch; /* reused for every write; evhttp drains it */
+    dynbuf ev;                /* reused to build one event's JSON */
+    char *models_body;        /* GET /v1/models response, built once */
+    char *served_json;        /* JSON-escaped served_id, quotes included */
+    char *name_json;          /* JSON-escaped catalog name, quotes included */
+    FILE *log;
+    int log_errno; /* first write error on the send log, 0 if none */
+    uint64_t arrivals;
+    int active;          /* generations in progress (streaming or not) */
+    sim_stream *streams; /* in-progress generations, for shutdown */
+} sim_server;
+
+struct sim_stream {
+    sim_server *srv;
+    sim_stream *prev, *next;
+    struct evhttp_request *req;      /* owned by evhttp until it detaches it */
+    struct evhttp_connection *evcon; /* borrowed */
+    struct event *timer;
+    rng r;
+    uint64_t k;
+    char key[SIM_KEY_MAX];
+    char id[64];
+    long long created;
+    const char *model_json; /* borrowed from srv */
+    int chat, streaming, include_usage;
+    int prompt_tokens, n_out, mid;
+    const char *finish_reason;
+    int sent;            /* content tokens produced so far */
+    int seq;             /* events written so far */
+    int64_t deadline_ns; /* when token `sent` is due */
+    fault_choice fault;
+    dynbuf text; /* non-streaming: the generated text */
+};
+
+/* ------------------------------------------------------------------------
+ * Send log. */
+
+static void log_line(sim_server *srv, const char *key, int seq, int64_t t_ns, const char *kind)
+{
+    if (!srv->log)
+        return;
+    if (fprintf(srv->log, "%s\t%d\t%" PRId64 "\t%s\n", key, seq, t_ns, kind) < 0 && !srv->log_errno)
+        srv->log_errno = errno ? errno : EIO;
+}
+
+static void log_fault(sim_server *srv, const char *key, int seq, const fault_def *def)
+{
+    char kind[64];
+    snprintf(kind, sizeof kind, "fault:%s", def->name);
+    log_line(srv, key, seq, clock_now_ns(), kind);
+}
+
+/* ------------------------------------------------------------------------
+ * Plain responses. */
+
+static void add_common_headers(struct evhttp_request *req)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "X-Bench-Simulated", "1");
+    evhttp_add_header(h, "Server", "bench-sim");
+}
+
+/* Send a complete JSON response. When key is non-NULL the send is logged as
+ * one event of the given kind. */
+static void send_json(sim_server *srv, struct evhttp_request *req, int status, const char *reason,
+                      const char *body, const char *key, const char *kind)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_remove_header(h, "Content-Type");
+    evhttp_add_header(h, "Content-Type", "application/json");
+    evbuffer_add(srv->scratch, body, strlen(body));
+    int64_t t = clock_now_ns();
+    evhttp_send_reply(req, status, reason, srv->scratch);
+    evbuffer_drain(srv->scratch, evbuffer_get_length(srv->scratch));
+    if (key)
+        log_line(srv, key, 0, t, kind);
+}
+
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Error";
+    }
+}
+
+/* An OpenAI-shaped error: {"error":{"message","type","param","code"}}.
+ * code is a string, or when NULL the number code_num, or when that is 0 null. */
+static void send_error(sim_server *srv, struct evhttp_request *req, int status, const char *type,
+                       const char *param, const char *code, int code_num, const char *message,
+                       const char *key)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *e = cJSON_AddObjectToObject(root, "error");
+    char *body = NULL;
+    if (e) {
+        cJSON_AddStringToObject(e, "message", message);
+        cJSON_AddStringToObject(e, "type", type);
+        if (param)
+            cJSON_AddStringToObject(e, "param", param);
+        else
+            cJSON_AddNullToObject(e, "param");
+        if (code)
+            cJSON_AddStringToObject(e, "code", code);
+        else if (code_num)
+            cJSON_AddNumberToObject(e, "code", code_num);
+        else
+            cJSON_AddNullToObject(e, "code");
+        body = cJSON_PrintUnformatted(root);
+    }
+    /* Out of memory: still answer, with a fixed body. */
+    send_json(srv, req, status, reason_phrase(status),
+              body ? body
+                   : "{\"error\":{\"message\":\"out of memory\",\"type\":\"server_error\","
+                     "\"param\":null,\"code\":null}}",
+              key, "error");
+    cJSON_free(body);
+    cJSON_Delete(root);
+}
+
+/* ------------------------------------------------------------------------
+ * Generation streams. */
+
+static void stream_schedule(sim_stream *s)
+{
+    int64_t d = s->deadline_ns - clock_now_ns();
+    if (d < 0)
+        d = 0;
+    int64_t us = (d + 999) / 1000; /* never fire before the due time */
+    struct timeval tv = {(time_t)(us / 1000000), (suseconds_t)(us % 1000000)};
+    /* libevent measures timeouts from its cached loop time; refresh it so
+     * the timer counts from now, not from when this loop iteration began. */
+    event_base_update_cache_time(s->srv->base);
+    evtimer_add(s->timer, &tv);
+}
+
+/* Forget the stream: off the list, out of the active count, timer and
+ * buffers freed. Does not touch the request or its connection. */
+static void stream_free(sim_stream *s)
+{
+    sim_server *srv = s->srv;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        srv->streams = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    srv->active--;
+    if (s->timer)
+        event_free(s->timer);
+    dynbuf_free(&s->text);
+    free(s);
+}
+
+/* The stream stops caring about its connection closing. */
+static void stream_release_conn(sim_stream *s)
+{
+    if (s->evcon)
+        evhttp_connection_set_closecb(s->evcon, NULL, NULL);
+}
+
+/* Drop the connection without a proper end. rst: send a TCP reset rather
+ * than a FIN. The connection frees the request with itself. */
+static void stream_drop(sim_stream *s, int rst)
+{
+    stream_release_conn(s);
+    if (s->evcon) {
+        if (rst) {
+            struct bufferevent *bev = evhttp_connection_get_bufferevent(s->evcon);
+            evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+            struct linger lg = {1, 0};
+            if (fd >= 0)
+                setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        }
+        evhttp_connection_free(s->evcon);
+    }
+    stream_free(s);
+}
+
+/* evhttp tells us the connection is going away under a stream (client
+ * disconnect, write error or timeout, or server shutdown). When evhttp has
+ * detached the unfinished request from the connection, it is ours to free. */
+static void on_conn_close(struct evhttp_connection *evcon, void *arg)
+{
+    sim_stream *s = arg;
+    (void)evcon;
+    evhttp_connection_set_closecb(evcon, NULL, NULL);
+    if (evhttp_request_get_connection(s->req) == NULL)
+        evhttp_request_free(s->req);
+    stream_free(s);
+}
+
+/* Non-streaming requests write nothing until the end, so evhttp would not
+ * notice the client leaving; peek at the socket instead. */
+static int peer_gone(sim_stream *s)
+{
+    if (!s->evcon)
+        return 0;
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(s->evcon);
+    evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+    if (fd < 0)
+        return 0;
+    char c;
+    ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0)
+        return 1;
+    return n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+}
+
+/* Start one event's JSON in srv->ev: everything before "choices". */
+static bench_status ev_head(sim_stream *s)
+{
+    dynbuf *b = &s->srv->ev;
+    dynbuf_reset(b);
+    return dynbuf_addf(b,
+                       "{\"id\":\"%s\",\"object\":\"%s\",\"created\":%lld,\"model\":%s,"
+                       "\"system_fingerprint\":\"bench-sim\",",
+                       s->id, s->chat ? "chat.completion.chunk" : "text_completion", s->created,
+                       s->model_json);
+}
+
+/* Write srv->ev as one SSE event, in one HTTP chunk, and log it. The log
+ * time is taken after the bytes are ready, right before evhttp gets them. */
+static bench_status ev_send_raw(sim_stream *s, const char *payload, size_t len, const char *kind)
+{
+    struct evbuffer *eb = s->srv->scratch;
+    if (evbuffer_add(eb, "data: ", 6) || evbuffer_add(eb, payload, len) ||
+        evbuffer_add(eb, "\n\n", 2)) {
+        evbuffer_drain(eb, evbuffer_get_length(eb));
+        return BENCH_ENOMEM;
+    }
+    int64_t t = clock_now_ns();
+    evhttp_send_reply_chunk(s->req, eb);
+    evbuffer_drain(eb, evbuffer_get_length(eb));
+    log_line(s->srv, s->key, s->seq++, t, kind);
+    return BENCH_OK;
+}
+
+static bench_status ev_send(sim_stream *s, const char *kind)
+{
+    return ev_send_raw(s, s->srv->ev.p, s->srv->ev.len, kind);
+}
+
+static bench_status ev_role(sim_stream *s)
+{
+    bench_status st;
+    if ((st = ev_head(s)) ||
+        (st =
+             dynbuf_adds(&s->srv->ev, "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
+                                      "\"content\":\"\"},\"finish_reason\":null}]}")))
+        return st;
+    return ev_send(s, "role");
+}
+
+static bench_status ev_token(sim_stream *s, const char *word)
+{
+    bench_status st;
+    if ((st = ev_head(s)))
+        return st;
+    if (s->chat)
+        st = dynbuf_addf(&s->srv->ev,
+                         "\"choices\":[{\"index\":0,\"delta\":{\"content\":\" %s\"},"
+                         "\"finish_reason\":null}]}",
+                         word);
+    else
+        st = dynbuf_addf(&s->srv->ev,
+                         "\"choices\":[{\"index\":0,\"text\":\" %s\",\"logprobs\":null,"
+                         "\"finish_reason\":null}]}",
+                         word);
+    return st ? st : ev_send(s, "token");
+}
+
+static bench_status ev_finish(sim_stream *s)
+{
+    bench_status st;
+    if ((st = ev_head(s)))
+        return st;
+    if (s->chat)
+        st = dynbuf_addf(&s->srv->ev,
+                         "\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"%s\"}]}",
+                         s->finish_reason);
+    else
+        st = dynbuf_addf(&s->srv->ev,
+                         "\"choices\":[{\"index\":0,\"text\":\"\",\"logprobs\":null,"
+                         "\"finish_reason\":\"%s\"}]}",
+                         s->finish_reason);
+    return st ? st : ev_send(s, "finish");
+}
+
+static bench_status ev_usage(sim_stream *s)
+{
+    bench_status st;
+    if ((st = ev_head(s)) ||
+        (st = dynbuf_addf(&s->srv->ev,
+                          "\"choices\":[],\"usage\":{\"prompt_tokens\":%d,\"completion_tokens\":%d,"
+                          "\"total_tokens\":%d}}",
+                          s->prompt_tokens, s->sent, s->prompt_tokens + s->sent)))
+        return st;
+    return ev_send(s, "usage");
+}
+
+/* The complete non-streaming body, chat.completion or text_completion;
+ * caller frees. NULL when out of memory. */
+static char *full_body(sim_stream *s)
+{
+    dynbuf b;
+    dynbuf_init(&b, SIM_TEXT_MAX + 4096);
+    const char *text = s->text.p ? s->text.p : "";
+    bench_status st = dynbuf_addf(&b,
+                                  "{\"id\":\"%s\",\"object\":\"%s\",\"created\":%lld,\"model\":%s,"
+                                  "\"system_fingerprint\":\"bench-sim\",\"choices\":[{\"index\":0,",
+                                  s->id, s->chat ? "chat.completion" : "text_completion",
+                                  s->created, s->model_json);
+    if (!st && s->chat)
+        st = dynbuf_addf(&b, "\"message\":{\"role\":\"assistant\",\"content\":\"%s\"},", text);
+    else if (!st)
+        st = dynbuf_addf(&b, "\"text\":\"%s\",", text);
+    if (!st)
+        st = dynbuf_addf(&b,
+                         "\"logprobs\":null,\"finish_reason\":\"%s\"}],\"usage\":{"
+                         "\"prompt_tokens\":%d,\"completion_tokens\":%d,\"total_tokens\":%d}}",
+                         s->finish_reason, s->prompt_tokens, s->sent, s->prompt_tokens + s->sent);
+    if (st) {
+        dynbuf_free(&b);
+        return NULL;
+    }
+    return dynbuf_steal(&b);
+}
+
+/* All tokens produced: finish, usage, [DONE] and the end of the chunked
+ * response (streaming) or the one JSON body (not). Frees the stream. */
+static void stream_complete(sim_stream *s)
+{
+    sim_server *srv = s->srv;
+    if (!s->streaming) {
+        char *body = full_body(s);
+        stream_release_conn(s);
+        if (body)
+            send_json(srv, s->req, 200, "OK", body, s->key, "finish");
+        else
+            send_error(srv, s->req, 500, "server_error", NULL, NULL, 500, "simulator out of memory",
+                       s->key);
+        free(body);
+        stream_free(s);
+        return;
+    }
+    if (ev_finish(s) || (s->include_usage && ev_usage(s))) {
+        stream_drop(s, 0);
+        return;
+    }
+    if (s->fault.def && s->fault.def->how == FB_NO_DONE)
+        log_fault(srv, s->key, s->seq, s->fault.def);
+    else if (ev_send_raw(s, "[DONE]", 6, "done")) {
+        stream_drop(s, 0);
+        return;
+    }
+    stream_release_conn(s);
+    evhttp_send_reply_end(s->req);
+    stream_free(s);
+}
+
+/* A mid-stream fault whose moment has come. Returns 1 when it ended the
+ * stream (which is then freed). */
+static int stream_mid_fault(sim_stream *s)
+{
+    sim_server *srv = s->srv;
+    const fault_def *def = s->fault.def;
+    if (!def || s->sent != s->mid)
+        return 0;
+    switch (def->how) {
+    case FB_MIDSTREAM_ERROR:
+        log_fault(srv, s->key, s->seq, def);
+        if (s->streaming) {
+            static const char payload[] = "{\"error\":{\"code\":500,\"message\":\"simulated "
+                                          "mid-stream failure\",\"type\":\"server_error\"}}";
+            if (ev_send_raw(s, payload, sizeof payload - 1, "error")) {
+                stream_drop(s, 0);
+                return 1;
+            }
+            stream_release_conn(s);
+            evhttp_send_reply_end(s->req);
+        } else {
+            stream_release_conn(s);
+            send_error(srv, s->req, 500, "server_error", NULL, NULL, 500,
+                       "simulated mid-stream failure", s->key);
+        }
+        stream_free(s);
+        return 1;
+    case FB_RESET:
+        log_fault(srv, s->key, s->seq, def);
+        stream_drop(s, 1);
+        return 1;
+    case FB_HTTP:
+    case FB_NO_DONE:
+    case FB_STALL:
+        break;
+    }
+    return 0;
+}
+
+/* Token `sent` is due now: a stall due before it is added to its due time
+ * when it is scheduled (here and at arrival). */
+static void stream_add_stall(sim_stream *s)
+{
+    if (s->fault.def && s->fault.def->how == FB_STALL && s->sent == s->mid) {
+        log_fault(s->srv, s->key, s->seq, s->fault.def);
+        s->deadline_ns += (int64_t)(s->fault.seconds * 1e9);
+    }
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    sim_stream *s = arg;
+    sim_server *srv = s->srv;
+    (void)fd;
+    (void)what;
+    if (!s->streaming && peer_gone(s)) {
+        stream_drop(s, 0);
+        return;
+    }
+    if (stream_mid_fault(s))
+        return;
+    const char *word = vocab[rng_below(&s->r, VOCAB_N)];
+    if (s->streaming) {
+        if (ev_token(s, word)) {
+            stream_drop(s, 0);
+            return;
+        }
+    } else if (dynbuf_addf(&s->text, " %s", word)) {
+        stream_release_conn(s);
+        send_error(srv, s->req, 500, "server_error", NULL, NULL, 500,
+                   "simulated response too large for the simulator", s->key);
+        stream_free(s);
+        return;
+    }
+    s->sent++;
+    if (s->sent >= s->n_out) {
+        stream_complete(s);
+        return;
+    }
+    s->deadline_ns += (int64_t)(simmodel_tpot(&srv->sm, srv->active) * 1e9);
+    stream_add_stall(s);
+    stream_schedule(s);
+}
+
+/* ------------------------------------------------------------------------
+ * Request parsing. */
+
+static long count_words(const char *s)
+{
+    long n = 0;
+    int in = 0;
+    for (; *s; s++) {
+        if (isspace((unsigned char)*s))
+            in = 0;
+        else if (!in) {
+            in = 1;
+            n++;
+        }
+    }
+    return n;
+}
+
+typedef struct {
+    int streaming, include_usage, ignore_eos;
+    int max_tokens;
+    long prompt_tokens;
+    const char *model_json; /* borrowed from the server */
+} gen_params;
+
+typedef struct {
+    const char *param; /* offending field or NULL */
+    const char *code;  /* OpenAI error code or NULL */
+    char msg[256];
+} req_problem;
+
+static bench_status problem(req_problem *p, const char *param, const char *code, const char *fmt,
+                            ...) __attribute__((format(printf, 4, 5)));
+
+static bench_status problem(req_problem *p, const char *param, const char *code, const char *fmt,
+                            ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->msg, sizeof p->msg, fmt, ap);
+    va_end(ap);
+    p->param = param;
+    p->code = code;
+    return BENCH_EINPUT;
+}
+
+/* An optional boolean member; absent or null leaves *out unchanged. */
+static bench_status opt_bool(const cJSON *obj, const char *name, int *out, req_problem *p)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    if (!v || cJSON_IsNull(v))
+        return BENCH_OK;
+    if (!cJSON_IsBool(v))
+        return problem(p, name, NULL, "'%s' must be a boolean", name);
+    *out = cJSON_IsTrue(v);
+    return BENCH_OK;
+}
+
+/* Words of a chat message's content: a string, an array of parts (text
+ * parts count, others do not) or null. */
+static bench_status content_words(const cJSON *content, long *words, req_problem *p)
+{
+    if (!content || cJSON_IsNull(content))
+        return BENCH_OK;
+    if (cJSON_IsString(content)) {
+        *words += count_words(content->valuestring);
+        return BENCH_OK;
+    }
+    if (!cJSON_IsArray(content))
+        return problem(p, "messages", NULL, "message content must be a string or an array");
+    const cJSON *part;
+    cJSON_ArrayForEach(part, content)
+    {
+        const cJSON *text = cJSON_GetObjectItemCaseSensitive(part, "text");
+        if (cJSON_IsString(text))
+            *words += count_words(text->valuestring);
+    }
+    return BENCH_OK;
+}
+
+static bench_status prompt_words(const cJSON *prompt, long *words, req_problem *p)
+{
+    if (cJSON_IsString(prompt)) {
+        *words = count_words(prompt->valuestring);
+        return BENCH_OK;
+    }
+    if (!cJSON_IsArray(prompt))
+        return problem(p, "prompt", NULL, "'prompt' must be a string or an array");
+    const cJSON *e;
+    cJSON_ArrayForEach(e, prompt)
+    {
+        if (cJSON_IsString(e))
+            *words += count_words(e->valuestring);
+        else if (cJSON_IsNumber(e))
+            *words += 1; /* a token id */
+        else if (cJSON_IsArray(e))
+            *words += cJSON_GetArraySize(e); /* a list of token ids */
+        else
+            return problem(p, "prompt", NULL,
+                           "'prompt' array elements must be strings, token ids or arrays");
+    }
+    return BENCH_OK;
+}
+
+/* Validate a generation request body into gp. BENCH_EINPUT with p filled
+ * for the client's mistakes, BENCH_ENOMEM when parsing ran out of memory. */
+static bench_status parse_generate(sim_server *srv, const char *body, size_t len, int chat,
+                                   gen_params *gp, req_problem *p)
+{
+    bench_status st = BENCH_OK;
+    const catalog_model *cm = srv->opt->model;
+    memset(gp, 0, sizeof *gp);
+    cJSON *root = body ? cJSON_ParseWithLength(body, len) : NULL;
+    if (!cJSON_IsObject(root)) {
+        st = problem(p, NULL, NULL,
+                     "We could not parse the JSON body of your request: expected a JSON object");
+        goto out;
+    }
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
+    if (!cJSON_IsString(model)) {
+        st = problem(p, "model", NULL, "you must provide a model parameter (a string)");
+        goto out;
+    }
+    if (strcmp(model->valuestring, cm->served_id) == 0)
+        gp->model_json = srv->served_json;
+    else if (strcmp(model->valuestring, cm->name) == 0)
+        gp->model_json = srv->name_json;
+    else {
+        st = problem(p, "model", "model_not_found",
+                     "The model '%.80s' does not exist: this simulator serves '%s' (also '%s')",
+                     model->valuestring, cm->served_id, cm->name);
+        goto out;
+    }
+    if ((st = opt_bool(root, "stream", &gp->streaming, p)) ||
+        (st = opt_bool(root, "ignore_eos", &gp->ignore_eos, p)))
+        goto out;
+    const cJSON *so = cJSON_GetObjectItemCaseSensitive(root, "stream_options");
+    if (so && !cJSON_IsNull(so)) {
+        if (!cJSON_IsObject(so)) {
+            st = problem(p, "stream_options", NULL, "'stream_options' must be an object");
+            goto out;
+        }
+        if ((st = opt_bool(so, "include_usage", &gp->include_usage, p)))
+            goto out;
+    }
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(root, "n");
+    if (n && !cJSON_IsNull(n) && !(cJSON_IsNumber(n) && n->valuedouble == 1)) {
+        st = problem(p, "n", NULL, "the simulator supports only n = 1");
+        goto out;
+    }
+
+    long words = 0;
+    if (chat) {
+        const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(root, "messages");
+        if (!cJSON_IsArray(msgs) || cJSON_GetArraySize(msgs) == 0) {
+            st = problem(p, "messages", NULL, "'messages' must be a non-empty array");
+            goto out;
+        }
+        const cJSON *m;
+        cJSON_ArrayForEach(m, msgs)
+        {
+            if (!cJSON_IsObject(m)) {
+                st = problem(p, "messages", NULL, "each message must be an object");
+                goto out;
+            }
+            if ((st = content_words(cJSON_GetObjectItemCaseSensitive(m, "content"), &words, p)))
+                goto out;
+            words += SIM_CHAT_MSG_OVERHEAD;
+        }
+    } else {
+        const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(root, "prompt");
+        if (!prompt || cJSON_IsNull(prompt)) {
+            st = problem(p, "prompt", NULL, "you must provide a 'prompt'");
+            goto out;
+        }
+        if ((st = prompt_words(prompt, &words, p)))
+            goto out;
+    }
+    gp->prompt_tokens = words;
+
+    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, "max_tokens");
+    const char *mt_name = "max_tokens";
+    if ((!mt || cJSON_IsNull(mt)) && chat) {
+        mt = cJSON_GetObjectItemCaseSensitive(root, "max_completion_tokens");
+        mt_name = "max_completion_tokens";
+    }
+    long ctx = cm->context;
+    if (mt && !cJSON_IsNull(mt)) {
+        double d = cJSON_IsNumber(mt) ? mt->valuedouble : 0;
+        if (!cJSON_IsNumber(mt) || d < 1 || d > INT_MAX || d != floor(d)) {
+            st = problem(p, mt_name, NULL, "'%s' must be a positive integer", mt_name);
+            goto out;
+        }
+        gp->max_tokens = (int)d;
+        if (words + gp->max_tokens > ctx) {
+            st = problem(p, "messages", "context_length_exceeded",
+                         "This model's maximum context length is %ld tokens. However, you "
+                         "requested %ld tokens (%ld in the %s, %d in the completion). Please "
+                         "reduce the length of the %s or completion.",
+                         ctx, words + gp->max_tokens, words, chat ? "messages" : "prompt",
+                         gp->max_tokens, chat ? "messages" : "prompt");
+            p->param = chat ? "messages" : "prompt"; /* the part to shorten */
+            goto out;
+        }
+    } else {
+        /* No limit given: the default, cut to what the context leaves. */
+        if (words >= ctx) {
+            st = problem(p, chat ? "messages" : "prompt", "context_length_exceeded",
+                         "This model's maximum context length is %ld tokens. However, your "
+                         "%s resulted in %ld tokens. Please reduce the length of the %s.",
+                         ctx, chat ? "messages" : "prompt", words, chat ? "messages" : "prompt");
+            goto out;
+        }
+        long dflt = chat ? SIM_DEFAULT_MAX_TOKENS_CHAT : SIM_DEFAULT_MAX_TOKENS_COMPLETIONS;
+        gp->max_tokens = (int)(dflt < ctx - words ? dflt : ctx - words);
+    }
+out:
+    cJSON_Delete(root);
+    return st;
+}
+
+/* The request's key in the send log: its X-Request-Id (tabs and line
+ * breaks replaced, truncated), else "s<arrival>". */
+static void request_key(struct evhttp_request *req, uint64_t k, char *key, size_t keysz)
+{
+    const char *id = evhttp_find_header(evhttp_request_get_input_headers(req), "X-Request-Id");
+    if (!id || !*id) {
+        snprintf(key, keysz, "s%" PRIu64, k);
+        return;
+    }
+    snprintf(key, keysz, "%s", id);
+    for (char *c = key; *c; c++)
+        if (*c == '\t' || *c == '\n' || *c == '\r')
+            *c = '_';
+}
+
+static void handle_generate(sim_server *srv, struct evhttp_request *req, int chat)
+{
+    uint64_t k = srv->arrivals++;
+    int64_t t_arrival = clock_now_ns();
+    char key[SIM_KEY_MAX];
+    request_key(req, k, key, sizeof key);
+
+    fault_choice fault = fault_decide(&srv->faults, srv->opt->seed, k);
+    if (fault.def && fault.def->how == FB_HTTP) {
+        log_fault(srv, key, 0, fault.def);
+        if (fault.def->status == 429)
+            evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
+        send_error(srv, req, fault.def->status,
+                   fault.def->status == 429 ? "rate_limit_error" : "server_error", NULL, NULL,
+                   fault.def->status, fault.def->message, key);
+        return;
+    }
+
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    const char *body = len ? (const char *)evbuffer_pullup(in, -1) : NULL;
+    gen_params gp;
+    req_problem prob = {NULL, NULL, ""};
+    bench_status st = parse_generate(srv, body, len, chat, &gp, &prob);
+    if (st == BENCH_EINPUT) {
+        send_error(srv, req, 400, "invalid_request_error", prob.param, prob.code, 0,
+                   prob.msg[0] ? prob.msg : "invalid request", key);
+        return;
+    }
+    sim_stream *s = st ? NULL : calloc(1, sizeof *s);
+    if (s)
+        s->timer = evtimer_new(srv->base, on_tick, s);
+    if (!s || !s->timer) {
+        free(s);
+        send_error(srv, req, 500, "server_error", NULL, NULL, 500, "simulator out of memory", key);
+        return;
+    }
+
+    s->srv = srv;
+    s->req = req;
+    s->evcon = evhttp_request_get_connection(req);
+    s->k = k;
+    memcpy(s->key, key, sizeof key);
+    snprintf(s->id, sizeof s->id, "%s-sim-%" PRIu64 "-%" PRIu64, chat ? "chatcmpl" : "cmpl",
+             srv->opt->seed, k);
+    s->created = (long long)time(NULL);
+    s->model_json = gp.model_json;
+    s->chat = chat;
+    s->streaming = gp.streaming;
+    s->include_usage = gp.include_usage;
+    s->prompt_tokens = (int)gp.prompt_tokens;
+    s->fault = fault;
+    dynbuf_init(&s->text, SIM_TEXT_MAX);
+    s->next = srv->streams;
+    if (srv->streams)
+        srv->streams->prev = s;
+    srv->streams = s;
+    srv->active++;
+
+    /* Draw order is fixed (TTFT, natural length, then one word per token)
+     * so request k's output does not depend on anything but (seed, k). */
+    rng_seed(&s->r, srv->opt->seed, k);
+    double ttft = simmodel_ttft(&srv->sm, &s->r, srv->active);
+    double natural = rng_lognormal(&s->r, log(SIM_NATURAL_MEDIAN), SIM_NATURAL_SIGMA);
+    long nat = lround(natural);
+    if (nat < 1)
+        nat = 1;
+    if (gp.ignore_eos || nat >= gp.max_tokens) {
+        s->n_out = gp.max_tokens;
+        s->finish_reason = "length";
+    } else {
+        s->n_out = (int)nat;
+        s->finish_reason = "stop";
+    }
+    s->mid = s->n_out / 2;
+    s->deadline_ns = t_arrival + (int64_t)(ttft * 1e9);
+
+    if (s->evcon)
+        evhttp_connection_set_closecb(s->evcon, on_conn_close, s);
+    if (s->streaming) {
+        struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+        evhttp_add_header(h, "Content-Type", "text/event-stream");
+        evhttp_add_header(h, "Cache-Control", "no-cache");
+        evhttp_send_reply_start(req, 200, "OK");
+        /* Chat streams open with a role-only event, as real servers do;
+         * completions have no roles. */
+        if (chat && ev_role(s)) {
+            stream_drop(s, 0);
+            return;
+        }
+    }
+    stream_add_stall(s);
+    stream_schedule(s);
+}
+
+/* Send every event the moment it is written. Without TCP_NODELAY, Nagle
+ * holds a token back until the client ACKs the previous segment, and with
+ * the client's delayed ACK that puts a ~40 ms floor under TTFT and
+ * inter-token gaps. evhttp offers no accept hook, so this is done on each
+ * request, before anything is written (setting it again is harmless). */
+static void set_nodelay(struct evhttp_request *req)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+    int one = 1;
+    if (fd >= 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    sim_server *srv = arg;
+    set_nodelay(req);
+    add_common_headers(req);
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    if (!path)
+        path = "";
+    enum evhttp_cmd_type method = evhttp_request_get_command(req);
+    int chat = strcmp(path, "/v1/chat/completions") == 0;
+    if (chat || strcmp(path, "/v1/completions") == 0) {
+        if (method == EVHTTP_REQ_POST) {
+            handle_generate(srv, req, chat);
+            return;
+        }
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
+        send_error(srv, req, 405, "invalid_request_error", NULL, "method_not_allowed", 0,
+                   "Only POST is allowed on this path", NULL);
+        return;
+    }
+    if (strcmp(path, "/v1/models") == 0) {
+        if (method == EVHTTP_REQ_GET || method == EVHTTP_REQ_HEAD) {
+            send_json(srv, req, 200, "OK", srv->models_body, NULL, NULL);
+            return;
+        }
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
+        send_error(srv, req, 405, "invalid_request_error", NULL, "method_not_allowed", 0,
+                   "Only GET is allowed on this path", NULL);
+        return;
+    }
+    char msg[256];
+    snprintf(msg, sizeof msg,
+             "Unknown path %.200s: the simulator serves /v1/models, "
+             "/v1/chat/completions and /v1/completions",
+             path);
+    send_error(srv, req, 404, "invalid_request_error", NULL, "not_found", 0, msg, NULL);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    sim_server *srv = arg;
+    (void)sig;
+    (void)what;
+    event_base_loopbreak(srv->base);
+}
+
+/* JSON string literal for s, quotes included; caller frees. */
+static char *json_quote(const char *s)
+{
+    cJSON *str = cJSON_CreateString(s);
+    char *out = str ? cJSON_PrintUnformatted(str) : NULL;
+    cJSON_Delete(str);
+    return out;
+}
+
+/* The GET /v1/models body listing the served id and the catalog name (once
+ * when they are equal); caller frees. NULL when out of memory. */
+static char *models_json(const catalog_model *cm, long long created)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "object", "list");
+    cJSON *data = cJSON_AddArrayToObject(root, "data");
+    const char *ids[2] = {cm->served_id, cm->name};
+    for (int i = 0; i < 2 && data; i++) {
+        if (i == 1 && strcmp(ids[0], ids[1]) == 0)
+            break;
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "id", ids[i]);
+        cJSON_AddStringToObject(m, "object", "model");
+        cJSON_AddNumberToObject(m, "created", (double)created);
+        cJSON_AddStringToObject(m, "owned_by", "bench-sim");
+        cJSON_AddItemToArray(data, m);
+    }
+    char *out = data ? cJSON_PrintUnformatted(root) : NULL;
+    cJSON_Delete(root);
+    return out;
+}
+
+static bench_status write_all(int fd, const char *s, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, s, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return BENCH_EIO;
+        s += w;
+        n -= (size_t)w;
+    }
+    return BENCH_OK;
+}
+
+bench_status sim_run(const sim_options *opt, bench_err *err)
+{
+    bench_status st = BENCH_OK;
+    sim_server srv;
+    memset(&srv, 0, sizeof srv);
+    srv.opt = opt;
+    dynbuf_init(&srv.ev, (size_t)1 << 20);
+    struct event_config *cfg = NULL;
+    struct event *sigint = NULL, *sigterm = NULL;
+    struct sigaction old_pipe, ign;
+    int pipe_saved = 0;
+    const char *host = opt->host ? opt->host : "127.0.0.1";
+
+    if (!opt->model) {
+        st = bench_fail(err, BENCH_EUSAGE, "no model to simulate");
+        goto out;
+    }
+    if (opt->port < 0 || opt->port > 65535) {
+        st = bench_fail(err, BENCH_EUSAGE, "--port: %d is not a port number", opt->port);
+        goto out;
+    }
+    if ((st = simmodel_init(&srv.sm, opt->model, opt->slowdown, err)))
+        goto out;
+    if ((st = fault_plan_parse(opt->faults, &srv.faults, err)))
+        goto out;
+    srv.served_json = json_quote(opt->model->served_id);
+    srv.name_json = json_quote(opt->model->name);
+    srv.models_body = models_json(opt->model, (long long)time(NULL));
+    if (!srv.served_json || !srv.name_json || !srv.models_body) {
+        st = bench_fail(err, BENCH_ENOMEM, "simulator: out of memory");
+        goto out;
+    }
+    if (opt->log_sends) {
+        srv.log = fopen(opt->log_sends, "w");
+        if (!srv.log) {
+            st = bench_fail(err, BENCH_EIO, "--log-sends %s: cannot open: %s", opt->log_sends,
+                            strerror(errno));
+            goto out;
+        }
+        setvbuf(srv.log, NULL, _IOFBF, SIM_LOG_BUFSZ);
+    }
+
+    /* Precise timers: epoll waits on a timerfd, so sub-millisecond token
+     * intervals are kept instead of being rounded up to 1 ms. */
+    cfg = event_config_new();
+    if (!cfg || event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER) ||
+        !(srv.base = event_base_new_with_config(cfg)) || !(srv.http = evhttp_new(srv.base)) ||
+        !(srv.scratch = evbuffer_new())) {
+        st = bench_fail(err, BENCH_ESYS, "simulator: cannot create the event loop");
+        goto out;
+    }
+    evhttp_set_allowed_methods(srv.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                             EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                             EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+    evhttp_set_max_body_size(srv.http, (ev_ssize_t)SIM_MAX_BODY);
+    evhttp_set_gencb(srv.http, on_request, &srv);
+
+    struct evhttp_bound_socket *bound =
+        evhttp_bind_socket_with_handle(srv.http, host, (ev_uint16_t)opt->port);
+    if (!bound) {
+        st = bench_fail(err, BENCH_EIO, "simulator: cannot listen on %s:%d: %s", host, opt->port,
+                        strerror(errno));
+        goto out;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    int port = opt->port;
+    if (getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET)
+            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        else if (ss.ss_family == AF_INET6)
+            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    }
+
+    sigint = evsignal_new(srv.base, SIGINT, on_signal, &srv);
+    sigterm = evsignal_new(srv.base, SIGTERM, on_signal, &srv);
+    if (!sigint || !sigterm || evsignal_add(sigint, NULL) || evsignal_add(sigterm, NULL)) {
+        st = bench_fail(err, BENCH_ESYS, "simulator: cannot install signal handlers");
+        goto out;
+    }
+    /* A client that leaves mid-stream must cost a write error, not the
+     * process. */
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    if (sigaction(SIGPIPE, &ign, &old_pipe) == 0)
+        pipe_saved = 1;
+
+    char url[300];
+    snprintf(url, sizeof url, strchr(host, ':') ? "http://[%s]:%d/v1" : "http://%s:%d/v1", host,
+             port);
+    printf("bench-sim: listening on %s (simulated %s)\n", url, opt->model->name);
+    fflush(stdout);
+    if (opt->ready_fd >= 0) {
+        char line[320];
+        int n = snprintf(line, sizeof line, "%s\n", url);
+        if (write_all(opt->ready_fd, line, (size_t)n)) {
+            st = bench_fail(err, BENCH_EIO, "simulator: cannot write to ready fd %d: %s",
+                            opt->ready_fd, strerror(errno));
+            goto out;
+        }
+    }
+
+    if (event_base_dispatch(srv.base) < 0)
+        st = bench_fail(err, BENCH_ESYS, "simulator: event loop failed");
+
+out:
+    /* Generations still running are abandoned; evhttp_free then closes
+     * their connections and frees their requests. */
+    while (srv.streams) {
+        stream_release_conn(srv.streams);
+        stream_free(srv.streams);
+    }
+    if (sigint)
+        event_free(sigint);
+    if (sigterm)
+        event_free(sigterm);
+    if (srv.http)
+        evhttp_free(srv.http);
+    if (srv.scratch)
+        evbuffer_free(srv.scratch);
+    if (srv.base)
+        event_base_free(srv.base);
+    if (cfg)
+        event_config_free(cfg);
+    if (pipe_saved)
+        sigaction(SIGPIPE, &old_pipe, NULL);
+    if (srv.log) {
+        int ferr = ferror(srv.log);
+        if (fclose(srv.log) != 0 || ferr || srv.log_errno) {
+            int e = srv.log_errno ? srv.log_errno : errno;
+            if (st == BENCH_OK)
+                st = bench_fail(err, BENCH_EIO, "--log-sends %s: write failed: %s", opt->log_sends,
+                                strerror(e ? e : EIO));
+        }
+    }
+    fault_plan_free(&srv.faults);
+    free(srv.models_body);
+    free(srv.served_json);
+    free(srv.name_json);
+    dynbuf_free(&srv.ev);
+    return st;
+}
+
+/* ------------------------------------------------------------------------
+ * `bench serve` command line. */
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: bench serve --simulate MODEL [--host H] [--port P] [--seed N]\n"
+               "                   [--slowdown F] [--log-sends FILE] [--faults SPEC]\n"
+               "                   [--catalog FILE]\n"
+               "\n"
+               "Run the simulated OpenAI-compatible endpoint for a catalog model until\n"
+               "SIGINT/SIGTERM. Every latency and token is simulated (docs/SIMULATOR.md).\n"
+               "\n"
+               "  --simulate MODEL  catalog model to play (its name or served id)\n"
+               "  --host H          address to listen on (default 127.0.0.1)\n"
+               "  --port P          port, 0 = ephemeral (default 8000)\n"
+               "  --seed N          RNG seed; request k uses stream k (default 1)\n"
+               "  --slowdown F      multiply every latency by F (default 1)\n"
+               "  --log-sends FILE  log every event written: key, seq, t_ns, kind\n"
+               "  --faults SPEC     inject faults: kind=P[:S] or kind@N[:S], comma-separated;\n"
+               "                    kinds http500 http503 http429 midstream_error no_done\n"
+               "                    reset stall (stall takes :SECONDS, default 1)\n"
+               "  --catalog FILE    model catalog (default suites/models.json)\n");
+}
 
 int sim_main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    return 2;
+    static const struct option longopts[] = {
+        {"simulate", required_argument, NULL, 'm'}, {"host", required_argument, NULL, 'H'},
+        {"port", required_argument, NULL, 'p'},     {"seed", required_argument, NULL, 's'},
+        {"slowdown", required_argument, NULL, 'S'}, {"log-sends", required_argument, NULL, 'l'},
+        {"faults", required_argument, NULL, 'f'},   {"catalog", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+    };
+    bench_status st = BENCH_OK;
+    bench_err err = {""};
+    catalog *cat = NULL;
+    char *names = NULL;
+    const char *model_name = NULL, *catalog_path = NULL;
+    char catbuf[4096];
+    sim_options opt = {NULL, "127.0.0.1", 8000, 1, 1.0, NULL, NULL, -1};
+
+    optind = 0; /* reinitialise getopt: the caller may have used it */
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case 'm':
+            model_name = optarg;
+            break;
+        case 'H':
+            opt.host = optarg;
+            break;
+        case 'p': {
+            errno = 0;
+            long v = strtol(optarg, &end, 10);
+            if (end == optarg || *end || errno || v < 0 || v > 65535) {
+                st = bench_fail(&err, BENCH_EUSAGE, "--port: '%s' is not a port number (0-65535)",
+                                optarg);
+                goto out;
+            }
+            opt.port = (int)v;
+            break;
+        }
+        case 's':
+            if (parse_u64_full(optarg, &opt.seed)) {
+                st = bench_fail(&err, BENCH_EUSAGE, "--seed: '%s' is not a non-negative integer",
+                                optarg);
+                goto out;
+            }
+            break;
+        case 'S':
+            if (parse_double_full(optarg, &opt.slowdown) || !(opt.slowdown > 0)) {
+                st = bench_fail(&err, BENCH_EUSAGE, "--slowdown: '%s' is not a positive number",
+                                optarg);
+                goto out;
+            }
+            break;
+        case 'l':
+            opt.log_sends = optarg;
+            break;
+        case 'f':
+            opt.faults = optarg;
+            break;
+        case 'c':
+            catalog_path = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            goto out;
+        case ':':
+            st = bench_fail(&err, BENCH_EUSAGE, "%s needs a value", argv[optind - 1]);
+            goto out;
+        default:
+            st = bench_fail(&err, BENCH_EUSAGE, "unknown option '%s' (see bench serve --help)",
+                            argv[optind - 1]);
+            goto out;
+        }
+    }
+    if (optind < argc) {
+        st = bench_fail(&err, BENCH_EUSAGE, "unexpected argument '%s' (see bench serve --help)",
+                        argv[optind]);
+        goto out;
+    }
+    if ((st = sim_faults_check(opt.faults, &err)))
+        goto out;
+    if (!catalog_path)
+        catalog_path = file_in_root("suites/models.json", catbuf, sizeof catbuf);
+    if ((st = catalog_load(catalog_path, &cat, &err)))
+        goto out;
+    if (!model_name) {
+        names = catalog_names(cat);
+        st = bench_fail(&err, BENCH_EUSAGE, "--simulate MODEL is required (catalog: %s)",
+                        names ? names : "?");
+        goto out;
+    }
+    opt.model = catalog_find(cat, model_name);
+    for (size_t i = 0; !opt.model && i < catalog_count(cat); i++)
+        if (strcmp(catalog_at(cat, i)->served_id, model_name) == 0)
+            opt.model = catalog_at(cat, i);
+    if (!opt.model) {
+        names = catalog_names(cat);
+        st = bench_fail(&err, BENCH_EUSAGE, "--simulate: unknown model '%s' (catalog: %s)",
+                        model_name, names ? names : "?");
+        goto out;
+    }
+    st = sim_run(&opt, &err);
+out:
+    if (st)
+        fprintf(stderr, "bench serve: %s\n", err.msg);
+    free(names);
+    catalog_destroy(cat);
+    return bench_exit_code(st);
 }

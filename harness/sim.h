@@ -14,17 +14,23 @@ typedef struct {
     const char *host;           /* default "127.0.0.1" */
     int port;                   /* 0 = ephemeral */
     uint64_t seed;
-    double slowdown;            /* 1.0 = as calibrated */
-    const char *log_sends;      /* path or NULL: per-chunk send-time log */
-    const char *faults;         /* fault spec or NULL (docs/SIMULATOR.md) */
-    int ready_fd;               /* if >= 0, the base URL + '\n' is written here once listening */
+    double slowdown;       /* 1.0 = as calibrated */
+    const char *log_sends; /* path or NULL: per-chunk send-time log */
+    const char *faults;    /* fault spec or NULL (docs/SIMULATOR.md) */
+    int ready_fd;          /* if >= 0, the base URL + '\n' is written here once listening */
 } sim_options;
 
 /* Run the server until SIGINT/SIGTERM. Prints "listening on URL" to stdout
  * (and to ready_fd) once bound. Returns BENCH_OK on a clean shutdown. */
 bench_status sim_run(const sim_options *opt, bench_err *err);
 
-/* `bench serve ...` entry point: parses argv (argv[0] = "serve") and runs. */
+/* `bench serve ...` entry point: parses argv (argv[0] = "serve") and runs.
+ * Returns the process exit status (0 clean shutdown, 2 usage/input error). */
 int sim_main(int argc, char **argv);
+
+/* Validate a --faults spec without starting a server, so a caller can
+ * reject a bad flag before spawning the simulator. NULL or "" is valid (no
+ * faults). BENCH_EUSAGE naming the offending item otherwise. */
+bench_status sim_faults_check(const char *spec, bench_err *err);
 
 #endif

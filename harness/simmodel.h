@@ -14,12 +14,12 @@
 #include "status.h"
 
 typedef struct {
-    double mu, sigma;      /* lognormal TTFT at concurrency 1, in seconds */
-    double ttft_mean_s;    /* its mean */
-    double load_factor;    /* TTFT multiplier slope per extra active stream */
-    double tpot1_s;        /* per-token decode time with 1 active stream */
-    double tpot8_s;        /* ... with 8 active streams */
-    double slowdown;       /* multiplies every latency (1 = as calibrated) */
+    double mu, sigma;   /* lognormal TTFT at concurrency 1, in seconds */
+    double ttft_mean_s; /* its mean */
+    double load_factor; /* TTFT multiplier slope per extra active stream */
+    double tpot1_s;     /* per-token decode time with 1 active stream (slowdown 1) */
+    double tpot8_s;     /* ... with 8 active streams (slowdown 1) */
+    double slowdown;    /* multiplies every latency (1 = as calibrated) */
 } simmodel;
 
 /* Derive the model from a catalog profile. Fails (BENCH_EINPUT, naming the
@@ -30,7 +30,13 @@ bench_status simmodel_init(simmodel *m, const catalog_model *cm, double slowdown
  * (including itself) are being served. */
 double simmodel_ttft(const simmodel *m, rng *r, int active);
 
-/* Per-token decode interval in seconds with `active` streams decoding. */
+/* Per-token decode interval in seconds with `active` streams decoding:
+ * linear in active through (1, tpot1_s) and (8, tpot8_s), extrapolated
+ * linearly above 8, times slowdown. active < 1 counts as 1. */
 double simmodel_tpot(const simmodel *m, int active);
+
+/* Mean TTFT in seconds at `active` streams (the expectation of
+ * simmodel_ttft), for the closed-form calibration and its tests. */
+double simmodel_ttft_mean(const simmodel *m, int active);
 
 #endif

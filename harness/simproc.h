@@ -12,18 +12,34 @@
 
 typedef struct simproc simproc;
 
-/* Start the child. extra_args (NULL-terminated, may be NULL) are appended to
- * its command line (e.g. "--seed", "7", "--log-sends", "f"). On success *out
- * is owned by the caller (simproc_stop frees it) and simproc_url() gives the
- * base URL ("http://127.0.0.1:PORT/v1"). Fails if the child does not report
- * readiness within 10 s, with its reason when it gave one. */
+/* Name the executable to run as the child (a copy is kept; NULL restores
+ * the default, "/proc/self/exe", i.e. this very program). Tests set the
+ * built bench here, since their own executable is not bench. Not
+ * thread-safe: call it before simproc_start, from one thread. */
+void simproc_set_exe(const char *path);
+
+/* Start the child. extra_args (NULL-terminated, may be NULL) are appended
+ * to its command line (e.g. "--seed", "7", "--log-sends", "f"). On success
+ * *out is owned by the caller (simproc_stop frees it) and simproc_url()
+ * gives the base URL ("http://127.0.0.1:PORT/v1"). Fails if the child does
+ * not report readiness within 10 s; when it exits early its own message is
+ * on stderr (inherited from bench) and err gives its exit status.
+ *
+ * Call it from a thread that lives as long as the child should (normally
+ * the main thread): the kernel's parent-death signal fires when the forking
+ * *thread* exits. The child gets its own process group, so a terminal's
+ * Ctrl-C reaches only bench, which stops the child with simproc_stop after
+ * its own graceful shutdown; the child's stdin is /dev/null. */
 bench_status simproc_start(const char *model, const char *const *extra_args, simproc **out,
                            bench_err *err);
 
 /* Borrowed base URL, valid until simproc_stop. */
 const char *simproc_url(const simproc *p);
 
-/* SIGTERM the child, wait up to 5 s, then SIGKILL; reap it and free p. */
+/* SIGTERM the child, wait up to 5 s, then SIGKILL; reap it and free p
+ * (p may be NULL). Fails (BENCH_ESYS) when the child had to be killed or
+ * did not exit with status 0, e.g. because its send log could not be
+ * written; p is freed either way. */
 bench_status simproc_stop(simproc *p, bench_err *err);
 
 #endif
