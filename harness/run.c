@@ -210,18 +210,15 @@ static bench_status run_level(const level_ctx *lc, int level, results *res, leve
     if (!ws)
         return bench_fail(err, BENCH_ENOMEM, "out of memory");
     uint64_t total = (uint64_t)cfg->requests + (uint64_t)cfg->warmup;
-    uint64_t id_base = 0;
+    _Atomic uint64_t next_id = 0;
     results_level_info info;
 
     if ((st = results_level_begin(res, level, err)))
         goto out;
     for (int i = 0; i < nw; i++) {
-        /* Slots and requests proportional: worker i keeps `slots` streams
-         * busy and sends its share of the measured and warm-up requests. */
+        /* Worker i keeps `slots` streams busy; all take request ids from
+         * the level's counter, so the load stays balanced to the end. */
         int slots = level / nw + (i < level % nw);
-        uint64_t lo = total * (uint64_t)i / (uint64_t)nw, hi = total * (uint64_t)(i + 1) / (uint64_t)nw;
-        uint64_t wlo = (uint64_t)cfg->warmup * (uint64_t)i / (uint64_t)nw;
-        uint64_t whi = (uint64_t)cfg->warmup * (uint64_t)(i + 1) / (uint64_t)nw;
         worker_args a = {
             .index = (uint32_t)i,
             .cfg = cfg,
@@ -231,14 +228,13 @@ static bench_status run_level(const level_ctx *lc, int level, results *res, leve
             .model_id = lc->model_id,
             .level = level,
             .slots = slots,
-            .id_base = id_base,
-            .n_requests = hi - lo,
-            .n_warmup = whi - wlo,
+            .next_id = &next_id,
+            .n_requests = total,
+            .n_warmup = (uint64_t)cfg->warmup,
             .t0 = lc->t0,
             .grace_s = 5.0,
             .stop = &g_stop,
         };
-        id_base += hi - lo;
         if ((st = worker_create(&a, &ws[i], err)))
             goto out;
     }

@@ -33,12 +33,14 @@ bench_status simmodel_init(simmodel *m, const catalog_model *cm, double slowdown
     m->load_factor = s->prefill_load_factor;
     m->slowdown = slowdown;
 
-    /* Closed loop at concurrency c with N output tokens: each request takes
-     * E[TTFT_c] + N * t(c), so throughput = c * N / (E[TTFT_c] + N * t(c)).
-     * Solving for t at c = 1 and c = 8 reproduces tps_c1 and tps_c8 exactly. */
+    /* Closed loop at concurrency c with N output tokens: the first token
+     * comes at TTFT and the other N - 1 follow t(c) apart, so each request
+     * takes E[TTFT_c] + (N - 1) t(c) and throughput = c N / (E[TTFT_c] +
+     * (N - 1) t(c)). Solving for t at c = 1 and c = 8 reproduces tps_c1 and
+     * tps_c8 exactly. */
     double n = (double)s->calib_output_tokens;
-    m->tpot1_s = 1.0 / s->tps_c1 - m->ttft_mean_s / n;
-    m->tpot8_s = 8.0 / s->tps_c8 - m->ttft_mean_s * (1.0 + 7.0 * m->load_factor) / n;
+    m->tpot1_s = (n / s->tps_c1 - m->ttft_mean_s) / (n - 1.0);
+    m->tpot8_s = (8.0 * n / s->tps_c8 - m->ttft_mean_s * (1.0 + 7.0 * m->load_factor)) / (n - 1.0);
     if (!(m->tpot1_s > 0))
         return bench_fail(err, BENCH_EINPUT,
                           "model %s: sim profile infeasible: tps_c1 %g is too high for a mean TTFT "

@@ -55,7 +55,7 @@ struct worker {
     bench_err fatal_err;
     CURLM *multi;
     slot *slots;
-    uint64_t next; /* next request (index into this worker's share) */
+    int exhausted; /* the level's requests are all taken */
     req_record *rows;
     size_t nrows, caprows;
     chunk_record *chunks;
@@ -239,15 +239,15 @@ static void slot_free(slot *s)
     free(s->ch);
 }
 
-/* Prepare and hand request `j` of this worker's share to the multi handle. */
-static bench_status slot_start(worker *w, slot *s, uint64_t j, int64_t t_sched_abs, bench_err *err)
+/* Prepare request `id` and hand it to the multi handle. */
+static bench_status slot_start(worker *w, slot *s, uint64_t id, int64_t t_sched_abs, bench_err *err)
 {
     const run_config *c = w->a.cfg;
     bench_status st;
     memset(&s->rec, 0, sizeof s->rec);
-    s->rec.id = w->a.id_base + j;
+    s->rec.id = id;
     s->rec.worker = w->a.index;
-    s->rec.warmup = j < w->a.n_warmup;
+    s->rec.warmup = id < w->a.n_warmup;
     s->rec.t_sched_ns = t_sched_abs - w->a.t0;
     s->rec.t_send_ns = s->rec.t_first_byte_ns = s->rec.t_first_token_ns = -1;
     s->rec.t_last_token_ns = s->rec.t_end_ns = -1;
@@ -460,12 +460,16 @@ static void *worker_main(void *arg)
             grace_deadline = now + (int64_t)(w->a.grace_s * 1e9);
         /* Closed loop: every free slot sends its next request right away. */
         if (stop == WORKER_RUN) {
-            for (int i = 0; i < w->a.slots && w->next < w->a.n_requests; i++) {
+            for (int i = 0; i < w->a.slots && !w->exhausted; i++) {
                 if (w->slots[i].busy)
                     continue;
-                if ((st = slot_start(w, &w->slots[i], w->next, now, err)))
+                uint64_t id = atomic_fetch_add_explicit(w->a.next_id, 1, memory_order_relaxed);
+                if (id >= w->a.n_requests) {
+                    w->exhausted = 1;
+                    break;
+                }
+                if ((st = slot_start(w, &w->slots[i], id, now, err)))
                     goto out;
-                w->next++;
             }
         }
         nbusy = 0;
@@ -495,7 +499,7 @@ static void *worker_main(void *arg)
         int cancel = stop == WORKER_STOP_NOW || (grace_deadline && now > grace_deadline);
         if ((st = check_deadlines(w, now, cancel, err)))
             goto out;
-        if (finished && stop == WORKER_RUN && w->next < w->a.n_requests)
+        if (finished && stop == WORKER_RUN && !w->exhausted)
             continue; /* refill the freed slots before sleeping */
         long tmo = -1;
         curl_multi_timeout(w->multi, &tmo);

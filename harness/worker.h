@@ -3,8 +3,11 @@
  * A worker owns a libcurl multi handle, `slots` easy handles (HTTP/1.1
  * keep-alive connections reused across its requests), an SSE parser per slot
  * and its own record tables: nothing is shared with other workers in the hot
- * path. It runs a closed loop: each slot sends its next request the moment
- * its previous one ends, until the worker's share of the level is done.
+ * path but one atomic increment per request: the level's request counter,
+ * from which every worker takes the id of its next request. It runs a closed
+ * loop: each slot sends its next request the moment its previous one ends,
+ * until the level's requests are all taken, so exactly `level` requests are
+ * in flight across the workers until the end of the level.
  * Timestamps are CLOCK_MONOTONIC, taken as bytes arrive, before parsing.
  * The run merges the tables of all workers after joining them. */
 #ifndef BENCH_WORKER_H
@@ -31,9 +34,9 @@ typedef struct {
     const char *model_id;          /* "model" sent in requests */
     int level;                     /* concurrency level, for X-Request-Id */
     int slots;                     /* requests this worker keeps in flight */
-    uint64_t id_base;              /* id of this worker's first request */
-    uint64_t n_requests;           /* requests to send, warm-up included */
-    uint64_t n_warmup;             /* the first n_warmup are warm-up */
+    _Atomic uint64_t *next_id;     /* the level's request counter, shared by its workers */
+    uint64_t n_requests;           /* the level's requests, warm-up included */
+    uint64_t n_warmup;             /* ids below n_warmup are warm-up */
     int64_t t0;                    /* run zero, CLOCK_MONOTONIC ns */
     double grace_s;                /* after a graceful stop, in-flight requests get this long */
     const atomic_int *stop;        /* WORKER_* level set by the signal handler */

@@ -68,7 +68,7 @@ static void test_ttft_quantiles(void)
     free(v);
 }
 
-/* throughput = c * N / (E[TTFT_c] + N * t(c)) must give back the catalog's
+/* throughput = c * N / (E[TTFT_c] + (N - 1) * t(c)) must give back the catalog's
  * closed-loop figures, for every model in the catalog. */
 static void test_closed_form_identity(void)
 {
@@ -79,8 +79,8 @@ static void test_closed_form_identity(void)
         bench_err e;
         CU_ASSERT_EQUAL_FATAL(simmodel_init(&m, cm, 1.0, &e), BENCH_OK);
         double n = cm->sim.calib_output_tokens;
-        double tps1 = 1 * n / (simmodel_ttft_mean(&m, 1) + n * simmodel_tpot(&m, 1));
-        double tps8 = 8 * n / (simmodel_ttft_mean(&m, 8) + n * simmodel_tpot(&m, 8));
+        double tps1 = 1 * n / (simmodel_ttft_mean(&m, 1) + (n - 1) * simmodel_tpot(&m, 1));
+        double tps8 = 8 * n / (simmodel_ttft_mean(&m, 8) + (n - 1) * simmodel_tpot(&m, 8));
         CU_ASSERT(fabs(tps1 / cm->sim.tps_c1 - 1) < 1e-9);
         CU_ASSERT(fabs(tps8 / cm->sim.tps_c8 - 1) < 1e-9);
         CU_ASSERT(m.tpot1_s > 0 && m.tpot8_s > 0);
