@@ -260,6 +260,8 @@ static bench_status parse_run(int argc, char **argv, run_config *cfg, int *exit_
     if (!cfg->model)
         return bench_fail(err, BENCH_EUSAGE,
                           "--model is required, e.g. bench --model mixtral-8x7b --concurrency 8");
+    if (cfg->sim_faults && (st = sim_faults_check(cfg->sim_faults, err)))
+        return bench_wrap(err, st, "--sim-faults");
     if (cfg->sim_faults && cfg->endpoint)
         return bench_fail(err, BENCH_EUSAGE, "--sim-faults applies only to the embedded endpoint "
                                              "(drop --endpoint)");
@@ -297,6 +299,17 @@ static int cmd_run(int argc, char **argv)
                 free(j);
             }
         }
+    }
+    if (st == BENCH_OK) {
+        uint64_t measured = 0, ok = 0;
+        for (size_t i = 0; i < sum->n_levels; i++) {
+            measured += sum->levels[i].n_measured;
+            ok += sum->levels[i].n_ok;
+        }
+        if (measured > 0 && ok == 0)
+            st = bench_fail(&err, BENCH_EPROTO,
+                            "every measured request failed (classes above; messages in %s)",
+                            sum->results_path);
     }
     if (st) {
         fprintf(stderr, "bench: %s\n", err.msg);

@@ -27,9 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { DS_REQUESTS, DS_CHUNKS, DS_ERRORS, DS_COUNT };
+#include "results_types.h"
 
-static const char *const ds_name[DS_COUNT] = {"requests", "chunks", "errors"};
 /* Rows per HDF5 chunk: about 100 KiB uncompressed each, so one chunk of each
  * dataset fits the default 1 MiB per-dataset chunk cache and appends in
  * batches rewrite a chunk at most a few times before it fills. */
@@ -38,12 +37,6 @@ static const hsize_t ds_chunk_rows[DS_COUNT] = {1024, 4096, 256};
 /* Size hint for the local heap of /levels (holds the level names, 16 bytes
  * each at most): room for 1024 levels before the heap must move. */
 #define LEVELS_HEAP_HINT 16384
-
-/* Memory layout of one errors row. */
-typedef struct {
-    uint64_t request_id;
-    char message[RESULTS_ERROR_LEN];
-} error_row;
 
 struct results {
     char *path;                        /* owned copy, for messages */
@@ -70,87 +63,11 @@ static const char *const reserved_attrs[] = {
 
 /* --- HDF5 error handling ------------------------------------------------ */
 
-/* Stop HDF5 printing its error stack to stderr. The library is built
- * thread-safe on Debian, where the setting is per thread, so every public
- * entry point calls this. */
-static void h5_quiet(void)
-{
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-}
-
-typedef struct {
-    char text[200];
-    int have;
-} h5_reason;
-
-static herr_t reason_cb(unsigned n, const H5E_error2_t *e, void *data)
-{
-    h5_reason *r = data;
-    (void)n;
-    if (r->have || !e->desc || !e->desc[0])
-        return 0;
-    /* System call failures read "unable to open file: name = '...', errno = 2,
-     * error message = 'No such file or directory', ..."; keep the first
-     * phrase and the strerror text, the rest is noise in a one-line message. */
-    const char *msg = strstr(e->desc, "error message = '");
-    if (msg) {
-        msg += strlen("error message = '");
-        size_t head = strcspn(e->desc, ":,");
-        size_t tail = strcspn(msg, "'");
-        snprintf(r->text, sizeof r->text, "%.*s: %.*s", (int)head, e->desc, (int)tail, msg);
-    } else {
-        snprintf(r->text, sizeof r->text, "%s", e->desc);
-    }
-    r->have = 1;
-    return 0;
-}
-
 /* Fail with BENCH_EHDF5: "results file PATH: WHAT: innermost HDF5 reason",
  * then clear the HDF5 error stack. */
 static bench_status h5_fail(const char *path, bench_err *err, const char *what)
 {
-    h5_reason r = {.have = 0};
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, reason_cb, &r);
-    H5Eclear2(H5E_DEFAULT);
-    return bench_fail(err, BENCH_EHDF5, "results file %s: %s: %s", path, what,
-                      r.have ? r.text : "HDF5 call failed");
-}
-
-/* Close any kind of identifier and mark it invalid; harmless on an invalid
- * one. Returns a negative value when the close failed. */
-static herr_t h5_close(hid_t *id)
-{
-    herr_t rc = 0;
-    if (*id < 0)
-        return 0;
-    switch (H5Iget_type(*id)) {
-    case H5I_FILE:
-        rc = H5Fclose(*id);
-        break;
-    case H5I_GROUP:
-        rc = H5Gclose(*id);
-        break;
-    case H5I_DATASET:
-        rc = H5Dclose(*id);
-        break;
-    case H5I_DATATYPE:
-        rc = H5Tclose(*id);
-        break;
-    case H5I_DATASPACE:
-        rc = H5Sclose(*id);
-        break;
-    case H5I_ATTR:
-        rc = H5Aclose(*id);
-        break;
-    case H5I_GENPROP_LST:
-        rc = H5Pclose(*id);
-        break;
-    default:
-        rc = H5Idec_ref(*id);
-        break;
-    }
-    *id = H5I_INVALID_HID;
-    return rc;
+    return results_h5_fail(BENCH_EHDF5, path, err, what);
 }
 
 /* --- attributes ---------------------------------------------------------- */
@@ -170,142 +87,21 @@ static herr_t put_attr(hid_t obj, const char *name, hid_t ftype, hid_t mtype, co
         goto out;
     rc = H5Awrite(attr, mtype, value);
 out:
-    if (h5_close(&attr) < 0)
+    if (results_h5_close(&attr) < 0)
         rc = -1;
-    h5_close(&space);
+    results_h5_close(&space);
     return rc;
-}
-
-/* A variable-length UTF-8 string type (h5py reads it as str). The caller
- * owns the returned identifier. */
-static hid_t vlen_utf8(void)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    if (t < 0)
-        return t;
-    if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0 ||
-        H5Tset_strpad(t, H5T_STR_NULLTERM) < 0) {
-        H5Tclose(t);
-        return H5I_INVALID_HID;
-    }
-    return t;
-}
-
-/* A fixed-length UTF-8 string type of len bytes with the given padding. The
- * caller owns the returned identifier. */
-static hid_t fixed_utf8(size_t len, H5T_str_t pad)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    if (t < 0)
-        return t;
-    if (H5Tset_size(t, len) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0 || H5Tset_strpad(t, pad) < 0) {
-        H5Tclose(t);
-        return H5I_INVALID_HID;
-    }
-    return t;
 }
 
 /* Scalar variable-length UTF-8 string attribute; value NULL is written as "". */
 static herr_t put_str_attr(hid_t obj, const char *name, const char *value)
 {
-    hid_t t = vlen_utf8();
+    hid_t t = results_vlen_utf8();
     if (t < 0)
         return -1;
     const char *v = value ? value : "";
     herr_t rc = put_attr(obj, name, t, t, &v);
     H5Tclose(t);
-    return rc;
-}
-
-/* --- compound row types -------------------------------------------------- */
-
-/* Builds a memory compound (C struct offsets) and a packed file compound
- * side by side, one field at a time. */
-typedef struct {
-    hid_t mem, file;
-    size_t file_off;
-    int bad;
-} type_builder;
-
-static void tb_field(type_builder *b, const char *name, size_t mem_off, hid_t mem_t, hid_t file_t)
-{
-    if (b->bad)
-        return;
-    size_t sz = H5Tget_size(file_t);
-    if (sz == 0 || H5Tinsert(b->mem, name, mem_off, mem_t) < 0 ||
-        H5Tinsert(b->file, name, b->file_off, file_t) < 0)
-        b->bad = 1;
-    b->file_off += sz;
-}
-
-/* Create the memory and file types of one dataset into r->mtype[which] and
- * r->ftype[which]; on failure the partial types are closed. */
-static herr_t build_types(results *r, int which)
-{
-    static const size_t mem_size[DS_COUNT] = {sizeof(req_record), sizeof(chunk_record),
-                                              sizeof(error_row)};
-    type_builder b = {H5I_INVALID_HID, H5I_INVALID_HID, 0, 0};
-    hid_t s_mem = H5I_INVALID_HID, s_file = H5I_INVALID_HID;
-    herr_t rc = -1;
-
-    if ((b.mem = H5Tcreate(H5T_COMPOUND, mem_size[which])) < 0 ||
-        (b.file = H5Tcreate(H5T_COMPOUND, mem_size[which])) < 0)
-        goto out;
-    switch (which) {
-    case DS_REQUESTS:
-        /* In memory the reason is NUL-terminated (bytes after the NUL may be
-         * garbage); in the file it is NUL-padded, HDF5 converts. */
-        if ((s_mem = fixed_utf8(REC_FINISH_LEN, H5T_STR_NULLTERM)) < 0 ||
-            (s_file = fixed_utf8(REC_FINISH_LEN, H5T_STR_NULLPAD)) < 0)
-            goto out;
-#define F(member, mt, ft) tb_field(&b, #member, HOFFSET(req_record, member), mt, ft)
-        F(id, H5T_NATIVE_UINT64, H5T_STD_U64LE);
-        F(worker, H5T_NATIVE_UINT32, H5T_STD_U32LE);
-        F(status, H5T_NATIVE_INT32, H5T_STD_I32LE);
-        F(http_status, H5T_NATIVE_INT32, H5T_STD_I32LE);
-        F(warmup, H5T_NATIVE_UINT8, H5T_STD_U8LE);
-        F(t_sched_ns, H5T_NATIVE_INT64, H5T_STD_I64LE);
-        F(t_send_ns, H5T_NATIVE_INT64, H5T_STD_I64LE);
-        F(t_first_byte_ns, H5T_NATIVE_INT64, H5T_STD_I64LE);
-        F(t_first_token_ns, H5T_NATIVE_INT64, H5T_STD_I64LE);
-        F(t_last_token_ns, H5T_NATIVE_INT64, H5T_STD_I64LE);
-        F(t_end_ns, H5T_NATIVE_INT64, H5T_STD_I64LE);
-        F(prompt_tokens, H5T_NATIVE_INT32, H5T_STD_I32LE);
-        F(output_tokens, H5T_NATIVE_INT32, H5T_STD_I32LE);
-        F(max_tokens, H5T_NATIVE_INT32, H5T_STD_I32LE);
-        F(chunk_count, H5T_NATIVE_UINT32, H5T_STD_U32LE);
-        F(chunk_offset, H5T_NATIVE_UINT64, H5T_STD_U64LE);
-        F(finish_reason, s_mem, s_file);
-#undef F
-        break;
-    case DS_CHUNKS:
-#define F(member, mt, ft) tb_field(&b, #member, HOFFSET(chunk_record, member), mt, ft)
-        F(request_id, H5T_NATIVE_UINT64, H5T_STD_U64LE);
-        F(t_ns, H5T_NATIVE_INT64, H5T_STD_I64LE);
-        F(bytes, H5T_NATIVE_UINT32, H5T_STD_U32LE);
-        F(tokens, H5T_NATIVE_UINT32, H5T_STD_U32LE);
-#undef F
-        break;
-    default:
-        if ((s_mem = fixed_utf8(RESULTS_ERROR_LEN, H5T_STR_NULLPAD)) < 0)
-            goto out;
-        tb_field(&b, "request_id", HOFFSET(error_row, request_id), H5T_NATIVE_UINT64,
-                 H5T_STD_U64LE);
-        tb_field(&b, "message", HOFFSET(error_row, message), s_mem, s_mem);
-        break;
-    }
-    /* Shrinking a compound to its packed size keeps every member. */
-    if (b.bad || H5Tset_size(b.file, b.file_off) < 0)
-        goto out;
-    r->mtype[which] = b.mem;
-    r->ftype[which] = b.file;
-    b.mem = b.file = H5I_INVALID_HID;
-    rc = 0;
-out:
-    h5_close(&b.mem);
-    h5_close(&b.file);
-    h5_close(&s_mem);
-    h5_close(&s_file);
     return rc;
 }
 
@@ -338,9 +134,9 @@ static herr_t release_level(results *r, int keep_cork)
 {
     herr_t rc = 0;
     for (int i = 0; i < DS_COUNT; i++)
-        if (h5_close(&r->ds[i]) < 0)
+        if (results_h5_close(&r->ds[i]) < 0)
             rc = -1;
-    if (h5_close(&r->level) < 0)
+    if (results_h5_close(&r->level) < 0)
         rc = -1;
     if (r->corked && !keep_cork) {
         if (H5Oenable_mdc_flushes(r->levels) < 0)
@@ -401,7 +197,7 @@ bench_status results_create(const char *path, const results_meta *meta, results 
     hid_t fapl = H5I_INVALID_HID, gcpl = H5I_INVALID_HID;
     int created = 0;
 
-    h5_quiet();
+    results_h5_quiet();
     if (out)
         *out = NULL;
     if (!path || !*path || !meta || !out)
@@ -423,7 +219,7 @@ bench_status results_create(const char *path, const results_meta *meta, results 
         goto out;
     }
     for (int i = 0; i < DS_COUNT; i++)
-        if (build_types(r, i) < 0) {
+        if (results_row_types(i, RESULTS_TO_FILE, &r->mtype[i], &r->ftype[i]) < 0) {
             st = h5_fail(path, err, "cannot build the row types");
             goto out;
         }
@@ -496,8 +292,8 @@ bench_status results_create(const char *path, const results_meta *meta, results 
     *out = r;
     r = NULL;
 out:
-    h5_close(&fapl);
-    h5_close(&gcpl);
+    results_h5_close(&fapl);
+    results_h5_close(&gcpl);
     if (r) {
         results_close(r, NULL);
         if (created)
@@ -512,7 +308,7 @@ bench_status results_level_begin(results *r, int concurrency, bench_err *err)
     hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID;
     char name[32];
 
-    h5_quiet();
+    results_h5_quiet();
     if (!r)
         return bench_fail(err, BENCH_EUSAGE, "results_level_begin: no results file");
     if (r->level >= 0)
@@ -557,18 +353,18 @@ bench_status results_level_begin(results *r, int concurrency, bench_err *err)
     }
     for (int i = 0; i < DS_COUNT; i++) {
         char what[96];
-        snprintf(what, sizeof what, "level %s: cannot create dataset %s", name, ds_name[i]);
+        snprintf(what, sizeof what, "level %s: cannot create dataset %s", name, results_ds_name[i]);
         /* Shuffle before deflate: the bytes of neighbouring timestamps and
          * ids differ little, and grouped by significance they compress well. */
         if ((dcpl = H5Pcreate(H5P_DATASET_CREATE)) < 0 ||
             H5Pset_chunk(dcpl, 1, &ds_chunk_rows[i]) < 0 || H5Pset_shuffle(dcpl) < 0 ||
             H5Pset_deflate(dcpl, 4) < 0 ||
-            (r->ds[i] = H5Dcreate2(r->level, ds_name[i], r->ftype[i], space, H5P_DEFAULT, dcpl,
-                                   H5P_DEFAULT)) < 0) {
+            (r->ds[i] = H5Dcreate2(r->level, results_ds_name[i], r->ftype[i], space, H5P_DEFAULT,
+                                   dcpl, H5P_DEFAULT)) < 0) {
             st = h5_fail(r->path, err, what);
             goto out;
         }
-        h5_close(&dcpl);
+        results_h5_close(&dcpl);
         r->rows[i] = 0;
     }
 
@@ -579,8 +375,8 @@ bench_status results_level_begin(results *r, int concurrency, bench_err *err)
         goto out;
     }
 out:
-    h5_close(&space);
-    h5_close(&dcpl);
+    results_h5_close(&space);
+    results_h5_close(&dcpl);
     if (st != BENCH_OK && r->corked) {
         drop_level(r); /* nothing of this level was ever written via /levels */
         H5Eclear2(H5E_DEFAULT);
@@ -601,29 +397,26 @@ static bench_status append_rows(results *r, int which, const void *rows, size_t 
         return bench_fail(err, BENCH_EUSAGE, "results: append to no results file");
     if (r->level < 0)
         return bench_fail(err, BENCH_EUSAGE, "results file %s: append to %s with no level open",
-                          r->path, ds_name[which]);
+                          r->path, results_ds_name[which]);
     if (n == 0)
         return BENCH_OK;
     if (!rows)
         return bench_fail(err, BENCH_EUSAGE, "results file %s: NULL rows for %s", r->path,
-                          ds_name[which]);
+                          results_ds_name[which]);
 
     hsize_t start = r->rows[which], count = (hsize_t)n, size = start + count;
     /* On every write of a compound HDF5 1.10 allocates, and zeroes, its
      * conversion buffers at their configured size (1 MiB by default): size
      * them to the rows at hand, or appending row by row costs megabytes of
      * memset per row. */
-    size_t elem = H5Tget_size(r->mtype[which]), fsz = H5Tget_size(r->ftype[which]);
-    if (fsz > elem)
-        elem = fsz;
-    size_t buf = n < ((size_t)1 << 20) / elem ? n * elem : ((size_t)1 << 20) / elem * elem;
     snprintf(what, sizeof what, "level c%d: cannot append %zu rows to %s", r->concurrency, n,
-             ds_name[which]);
+             results_ds_name[which]);
     if (H5Dset_extent(r->ds[which], &size) < 0) {
         st = h5_fail(r->path, err, what);
         goto out;
     }
-    if (H5Pset_buffer(r->dxpl, buf, NULL, NULL) < 0 || (fspace = H5Dget_space(r->ds[which])) < 0 ||
+    if (results_size_xfer(r->dxpl, r->mtype[which], r->ftype[which], n) < 0 ||
+        (fspace = H5Dget_space(r->ds[which])) < 0 ||
         H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &count, NULL) < 0 ||
         (mspace = H5Screate_simple(1, &count, NULL)) < 0 ||
         H5Dwrite(r->ds[which], r->mtype[which], mspace, fspace, r->dxpl, rows) < 0) {
@@ -634,14 +427,14 @@ static bench_status append_rows(results *r, int which, const void *rows, size_t 
     }
     r->rows[which] = size;
 out:
-    h5_close(&fspace);
-    h5_close(&mspace);
+    results_h5_close(&fspace);
+    results_h5_close(&mspace);
     return st;
 }
 
 bench_status results_append_requests(results *r, const req_record *rows, size_t n, bench_err *err)
 {
-    h5_quiet();
+    results_h5_quiet();
     bench_status st = append_rows(r, DS_REQUESTS, rows, n, err);
     if (st != BENCH_OK)
         return st;
@@ -658,14 +451,14 @@ bench_status results_append_requests(results *r, const req_record *rows, size_t 
 
 bench_status results_append_chunks(results *r, const chunk_record *rows, size_t n, bench_err *err)
 {
-    h5_quiet();
+    results_h5_quiet();
     return append_rows(r, DS_CHUNKS, rows, n, err);
 }
 
 bench_status results_append_error(results *r, uint64_t request_id, const char *message,
                                   bench_err *err)
 {
-    error_row row;
+    results_error_row row;
     memset(&row, 0, sizeof row);
     row.request_id = request_id;
     if (message) {
@@ -678,7 +471,7 @@ bench_status results_append_error(results *r, uint64_t request_id, const char *m
         }
         memcpy(row.message, message, len);
     }
-    h5_quiet();
+    results_h5_quiet();
     return append_rows(r, DS_ERRORS, &row, 1, err);
 }
 
@@ -687,7 +480,7 @@ bench_status results_level_end(results *r, const results_level_info *info, bench
     bench_status st = BENCH_OK;
     char what[96];
 
-    h5_quiet();
+    results_h5_quiet();
     if (!r || !info)
         return bench_fail(err, BENCH_EUSAGE, "results_level_end: missing file or level info");
     if (r->level < 0)
@@ -754,7 +547,7 @@ out:
 
 bench_status results_set_root_attr(results *r, const char *name, const char *value, bench_err *err)
 {
-    h5_quiet();
+    results_h5_quiet();
     if (!r || !name || !*name)
         return bench_fail(err, BENCH_EUSAGE, "results_set_root_attr: missing file or name");
     for (int i = 0; reserved_attrs[i]; i++)
@@ -778,12 +571,12 @@ bench_status results_close(results *r, bench_err *err)
     bench_status st = BENCH_OK;
     if (!r)
         return BENCH_OK;
-    h5_quiet();
+    results_h5_quiet();
     if (r->level >= 0 && drop_level(r) < 0)
         st = h5_fail(r->path, err, "cannot drop the level left open");
-    if (h5_close(&r->levels) < 0 && st == BENCH_OK)
+    if (results_h5_close(&r->levels) < 0 && st == BENCH_OK)
         st = h5_fail(r->path, err, "cannot close group /levels");
-    if (h5_close(&r->root) < 0 && st == BENCH_OK)
+    if (results_h5_close(&r->root) < 0 && st == BENCH_OK)
         st = h5_fail(r->path, err, "cannot close the root group");
     if (r->file >= 0) {
         /* Flush and sync while the descriptor is still ours; H5Fclose then
@@ -791,14 +584,14 @@ bench_status results_close(results *r, bench_err *err)
         bench_status fst = flush_file(r, st == BENCH_OK ? err : NULL);
         if (st == BENCH_OK)
             st = fst;
-        if (h5_close(&r->file) < 0 && st == BENCH_OK)
+        if (results_h5_close(&r->file) < 0 && st == BENCH_OK)
             st = h5_fail(r->path, err, "cannot close");
     }
     for (int i = 0; i < DS_COUNT; i++) {
-        h5_close(&r->mtype[i]);
-        h5_close(&r->ftype[i]);
+        results_h5_close(&r->mtype[i]);
+        results_h5_close(&r->ftype[i]);
     }
-    h5_close(&r->dxpl);
+    results_h5_close(&r->dxpl);
     H5Eclear2(H5E_DEFAULT);
     free(r->path);
     free(r);

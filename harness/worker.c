@@ -380,6 +380,14 @@ static bench_status slot_finish(worker *w, slot *s, int res_or_abort, bench_err 
         oai_error_message(s->errbody.p ? s->errbody.p : "", s->errbody.len, m, sizeof m);
         slot_fail(s, REQ_HTTP_ERROR, "HTTP %d: %s", s->http_status, m);
     }
+    if (s->fail_class == REQ_OK && sse_event_count(s->sse) == 0) {
+        char *ctype = NULL;
+        curl_easy_getinfo(s->easy, CURLINFO_CONTENT_TYPE, &ctype);
+        slot_fail(s, REQ_PROTOCOL_ERROR,
+                  "HTTP %d response carried no SSE events (Content-Type: %s); does the server "
+                  "support \"stream\": true?",
+                  s->http_status, ctype ? ctype : "none");
+    }
     if (s->fail_class == REQ_OK) {
         int pending = 0;
         sse_finish(s->sse, &pending);

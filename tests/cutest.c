@@ -1,8 +1,17 @@
 #include "cutest.h"
 
 #include <CUnit/Basic.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 int cutest_run(const char *suite_name, CU_TestInfo *tests)
 {
@@ -41,4 +50,94 @@ const char *cutest_samples_dir(void)
 const char *cutest_bench_exe(void)
 {
     return env_or("BENCH_EXE", "build/harness/bench");
+}
+
+static void append(char **buf, size_t *len, const char *data, size_t n)
+{
+    char *nb = realloc(*buf, *len + n + 1);
+    if (!nb)
+        return;
+    memcpy(nb + *len, data, n);
+    *len += n;
+    nb[*len] = '\0';
+    *buf = nb;
+}
+
+int cutest_spawn(const char *const argv[], char **out, char **err, int timeout_s)
+{
+    int po[2], pe[2];
+    if (pipe(po) || pipe(pe))
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_RDONLY);
+        dup2(devnull, 0);
+        dup2(po[1], 1);
+        dup2(pe[1], 2);
+        close(po[0]);
+        close(pe[0]);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(po[1]);
+    close(pe[1]);
+    char *bo = calloc(1, 1), *be = calloc(1, 1);
+    size_t lo = 0, le = 0;
+    struct pollfd fds[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
+    int open_fds = 2;
+    time_t deadline = time(NULL) + timeout_s;
+    int killed = 0;
+    while (open_fds > 0) {
+        int rc = poll(fds, 2, 200);
+        if (time(NULL) > deadline && !killed) {
+            kill(pid, SIGKILL);
+            killed = 1;
+        }
+        if (rc <= 0)
+            continue;
+        for (int i = 0; i < 2; i++) {
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            char buf[65536];
+            ssize_t n = read(fds[i].fd, buf, sizeof buf);
+            if (n <= 0) {
+                close(fds[i].fd);
+                fds[i].fd = -1;
+                open_fds--;
+            } else if (i == 0) {
+                append(&bo, &lo, buf, (size_t)n);
+            } else {
+                append(&be, &le, buf, (size_t)n);
+            }
+        }
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (out)
+        *out = bo;
+    else
+        free(bo);
+    if (err)
+        *err = be;
+    else
+        free(be);
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
+    return WEXITSTATUS(status);
+}
+
+char *cutest_tmpdir(const char *tag)
+{
+    const char *base = getenv("BENCH_TEST_TMP");
+    char tmpl[4096];
+    if (base && *base) {
+        mkdir(base, 0777);
+        snprintf(tmpl, sizeof tmpl, "%s/%s-XXXXXX", base, tag);
+    } else {
+        snprintf(tmpl, sizeof tmpl, "/tmp/bench-%s-XXXXXX", tag);
+    }
+    char *d = mkdtemp(tmpl);
+    return d ? strdup(d) : NULL;
 }

@@ -13,4 +13,13 @@ const char *cutest_root(void);        /* project root */
 const char *cutest_samples_dir(void); /* ../shared/samples */
 const char *cutest_bench_exe(void);   /* built bench executable */
 
+/* Run argv[0] (a path) with argv, stdin from /dev/null, capturing stdout and
+ * stderr into malloc'ed NUL-terminated strings (caller frees; either pointer
+ * may be NULL to discard). Kills the child after timeout_s seconds. Returns
+ * the exit status, 128 + signal when killed, -1 when it could not run. */
+int cutest_spawn(const char *const argv[], char **out, char **err, int timeout_s);
+
+/* A fresh temporary directory (under $BENCH_TEST_TMP when set), caller frees. */
+char *cutest_tmpdir(const char *tag);
+
 #endif
