@@ -24,12 +24,12 @@ typedef struct {
 } catalog_sim;
 
 typedef struct {
-    char *name;       /* report name, e.g. "mixtral-8x7b" */
-    char *served_id;  /* default model id sent in requests */
-    char *family;     /* free text */
-    int context;      /* context window in tokens */
-    double params_b;  /* total parameters, billions */
-    double active_b;  /* active parameters per token, billions (MoE) */
+    char *name;      /* report name, e.g. "mixtral-8x7b" */
+    char *served_id; /* default model id sent in requests */
+    char *family;    /* free text */
+    int context;     /* context window in tokens */
+    double params_b; /* total parameters, billions */
+    double active_b; /* active parameters per token, billions (MoE) */
     catalog_published published;
     catalog_sim sim;
 } catalog_model;

@@ -128,8 +128,8 @@ static bench_status set_str(char **dst, const char *v, const char *flag, bench_e
     return *dst ? BENCH_OK : bench_fail(err, BENCH_ENOMEM, "out of memory");
 }
 
-static bench_status parse_double(const char *s, const char *flag, double lo, double hi,
-                                 double *out, bench_err *err)
+static bench_status parse_double(const char *s, const char *flag, double lo, double hi, double *out,
+                                 bench_err *err)
 {
     char *end;
     double v = strtod(s, &end);
@@ -143,8 +143,7 @@ static bench_status parse_double(const char *s, const char *flag, double lo, dou
 
 /* Parse run options into cfg. *exit_now is set (with *code) for --help and
  * --version. */
-static bench_status parse_run(int argc, char **argv, run_config *cfg, int *exit_now,
-                              bench_err *err)
+static bench_status parse_run(int argc, char **argv, run_config *cfg, int *exit_now, bench_err *err)
 {
     bench_status st = BENCH_OK;
     long v;
@@ -263,8 +262,9 @@ static bench_status parse_run(int argc, char **argv, run_config *cfg, int *exit_
     if (cfg->sim_faults && (st = sim_faults_check(cfg->sim_faults, err)))
         return bench_wrap(err, st, "--sim-faults");
     if (cfg->sim_faults && cfg->endpoint)
-        return bench_fail(err, BENCH_EUSAGE, "--sim-faults applies only to the embedded endpoint "
-                                             "(drop --endpoint)");
+        return bench_fail(err, BENCH_EUSAGE,
+                          "--sim-faults applies only to the embedded endpoint "
+                          "(drop --endpoint)");
     return BENCH_OK;
 }
 
@@ -338,8 +338,9 @@ int cli_main(int argc, char **argv)
     else if (sub && (strcmp(sub, "help") == 0))
         code = (fputs(run_usage, stdout), 0);
     else if (sub && sub[0] != '-')
-        code = (fprintf(stderr, "bench: unknown command '%s' (commands: run, serve; see bench "
-                                "--help)\n",
+        code = (fprintf(stderr,
+                        "bench: unknown command '%s' (commands: run, serve; see bench "
+                        "--help)\n",
                         sub),
                 2);
     else

@@ -30,9 +30,8 @@ void config_defaults(run_config *c)
 
 void config_free(run_config *c)
 {
-    char **strs[] = {&c->model,  &c->served_model, &c->endpoint,     &c->api_key_env,
-                     &c->dataset, &c->output,      &c->catalog_path, &c->sim_faults,
-                     &c->sim_log_sends};
+    char **strs[] = {&c->model,  &c->served_model, &c->endpoint,   &c->api_key_env,  &c->dataset,
+                     &c->output, &c->catalog_path, &c->sim_faults, &c->sim_log_sends};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
         free(*strs[i]);
         *strs[i] = NULL;

@@ -67,8 +67,8 @@ bench_status metrics_level(const req_record *rows, size_t n, const chunk_record 
             ttft[nt++] = (double)(r->t_first_token_ns - r->t_send_ns) / 1e6;
             e2e[ne++] = (double)(r->t_last_token_ns - r->t_send_ns) / 1e6;
             if (out_tok >= 2)
-                tpot[np++] = (double)(r->t_last_token_ns - r->t_first_token_ns) / 1e6 /
-                             (out_tok - 1);
+                tpot[np++] =
+                    (double)(r->t_last_token_ns - r->t_first_token_ns) / 1e6 / (out_tok - 1);
         }
         const chunk_record *c = chunks + r->chunk_offset;
         for (uint32_t j = 1; j < r->chunk_count; j++)

@@ -33,15 +33,15 @@ typedef struct {
     uint64_t n_failed;   /* measured failures */
     uint64_t n_early_stop;
     uint64_t by_class[REQ_CLASS_COUNT]; /* measured rows per class */
-    uint64_t n_usage;       /* successes whose token count came from usage */
-    uint64_t chunks;        /* content chunks of successes */
-    double output_tokens;   /* sum over successes */
-    double prompt_tokens;   /* sum over successes with usage */
-    double duration_s;      /* measured window */
-    double output_tps;      /* output tokens / window */
-    double total_tps;       /* (prompt + output tokens) / window */
-    double req_per_s;       /* successes / window */
-    double error_rate;      /* failed / measured */
+    uint64_t n_usage;                   /* successes whose token count came from usage */
+    uint64_t chunks;                    /* content chunks of successes */
+    double output_tokens;               /* sum over successes */
+    double prompt_tokens;               /* sum over successes with usage */
+    double duration_s;                  /* measured window */
+    double output_tps;                  /* output tokens / window */
+    double total_tps;                   /* (prompt + output tokens) / window */
+    double req_per_s;                   /* successes / window */
+    double error_rate;                  /* failed / measured */
     stats_dist ttft_ms, tpot_ms, itl_ms, e2e_ms;
 } level_metrics;
 

@@ -11,32 +11,36 @@
 /* Common English words; with a leading space each is a single token in the
  * Llama, Mistral and Gemma tokenizers, so N words ~ N tokens. */
 static const char *const words[] = {
-    "the",    "of",     "and",    "to",     "in",     "is",     "you",    "that",   "it",
-    "he",     "was",    "for",    "on",     "are",    "as",     "with",   "his",    "they",
-    "at",     "be",     "this",   "have",   "from",   "or",     "one",    "had",    "by",
-    "word",   "but",    "not",    "what",   "all",    "were",   "we",     "when",   "your",
-    "can",    "said",   "there",  "use",    "an",     "each",   "which",  "she",    "do",
-    "how",    "their",  "if",     "will",   "up",     "other",  "about",  "out",    "many",
-    "then",   "them",   "these",  "so",     "some",   "her",    "would",  "make",   "like",
-    "him",    "into",   "time",   "has",    "look",   "two",    "more",   "write",  "go",
-    "see",    "number", "no",     "way",    "could",  "people", "my",     "than",   "first",
-    "water",  "been",   "call",   "who",    "oil",    "its",    "now",    "find",   "long",
-    "down",   "day",    "did",    "get",    "come",   "made",   "may",    "part",   "over",
-    "new",    "sound",  "take",   "only",   "little", "work",   "know",   "place",  "year",
-    "live",   "me",     "back",   "give",   "most",   "very",   "after",  "thing",  "our",
-    "just",   "name",   "good",   "man",    "think",  "say",    "great",  "where",  "help",
-    "through", "much",  "before", "line",   "right",  "too",    "mean",   "old",    "any",
-    "same",   "tell",   "boy",    "follow", "came",   "want",   "show",   "also",   "around",
-    "form",   "three",  "small",  "set",    "put",    "end",    "does",   "another", "well",
-    "large",  "must",   "big",    "even",   "such",   "because", "turn",  "here",   "why",
-    "ask",    "went",   "men",    "read",   "need",   "land",   "different", "home", "us",
-    "move",   "try",    "kind",   "hand",   "picture", "again", "change", "off",    "play",
-    "spell",  "air",    "away",   "animal", "house",  "point",  "page",   "letter", "mother",
-    "answer", "found",  "study",  "still",  "learn",  "should", "world",  "high",   "every",
-    "near",   "add",    "food",   "between", "own",   "below",  "country", "plant", "last",
-    "school", "father", "keep",   "tree",   "never",  "start",  "city",   "earth",  "eye",
-    "light",  "thought", "head",  "under",  "story",  "saw",    "left",   "few",    "while",
-    "along",  "might",  "close",  "something", "seem", "next",  "hard",   "open",   "example",
+    "the",       "of",      "and",    "to",     "in",        "is",     "you",     "that",
+    "it",        "he",      "was",    "for",    "on",        "are",    "as",      "with",
+    "his",       "they",    "at",     "be",     "this",      "have",   "from",    "or",
+    "one",       "had",     "by",     "word",   "but",       "not",    "what",    "all",
+    "were",      "we",      "when",   "your",   "can",       "said",   "there",   "use",
+    "an",        "each",    "which",  "she",    "do",        "how",    "their",   "if",
+    "will",      "up",      "other",  "about",  "out",       "many",   "then",    "them",
+    "these",     "so",      "some",   "her",    "would",     "make",   "like",    "him",
+    "into",      "time",    "has",    "look",   "two",       "more",   "write",   "go",
+    "see",       "number",  "no",     "way",    "could",     "people", "my",      "than",
+    "first",     "water",   "been",   "call",   "who",       "oil",    "its",     "now",
+    "find",      "long",    "down",   "day",    "did",       "get",    "come",    "made",
+    "may",       "part",    "over",   "new",    "sound",     "take",   "only",    "little",
+    "work",      "know",    "place",  "year",   "live",      "me",     "back",    "give",
+    "most",      "very",    "after",  "thing",  "our",       "just",   "name",    "good",
+    "man",       "think",   "say",    "great",  "where",     "help",   "through", "much",
+    "before",    "line",    "right",  "too",    "mean",      "old",    "any",     "same",
+    "tell",      "boy",     "follow", "came",   "want",      "show",   "also",    "around",
+    "form",      "three",   "small",  "set",    "put",       "end",    "does",    "another",
+    "well",      "large",   "must",   "big",    "even",      "such",   "because", "turn",
+    "here",      "why",     "ask",    "went",   "men",       "read",   "need",    "land",
+    "different", "home",    "us",     "move",   "try",       "kind",   "hand",    "picture",
+    "again",     "change",  "off",    "play",   "spell",     "air",    "away",    "animal",
+    "house",     "point",   "page",   "letter", "mother",    "answer", "found",   "study",
+    "still",     "learn",   "should", "world",  "high",      "every",  "near",    "add",
+    "food",      "between", "own",    "below",  "country",   "plant",  "last",    "school",
+    "father",    "keep",    "tree",   "never",  "start",     "city",   "earth",   "eye",
+    "light",     "thought", "head",   "under",  "story",     "saw",    "left",    "few",
+    "while",     "along",   "might",  "close",  "something", "seem",   "next",    "hard",
+    "open",      "example",
 };
 #define N_WORDS (sizeof words / sizeof words[0])
 
@@ -106,8 +110,8 @@ static bench_status parse_line(const char *path, size_t lineno, const char *line
             const cJSON *content = cJSON_GetObjectItemCaseSensitive(msg, "content");
             if (!cJSON_IsString(role) || !cJSON_IsString(content)) {
                 st = bench_fail(err, BENCH_EINPUT,
-                                "%s:%zu: each message needs string \"role\" and \"content\"",
-                                path, lineno);
+                                "%s:%zu: each message needs string \"role\" and \"content\"", path,
+                                lineno);
                 goto out;
             }
             it->approx_tokens += count_words(content->valuestring) + 4;
@@ -142,8 +146,8 @@ out:
     return st;
 }
 
-bench_status prompt_source_dataset(const char *path, int default_output_tokens,
-                                   prompt_source **out, bench_err *err)
+bench_status prompt_source_dataset(const char *path, int default_output_tokens, prompt_source **out,
+                                   bench_err *err)
 {
     char *text = NULL;
     prompt_source *s = NULL;
@@ -182,8 +186,7 @@ bench_status prompt_source_dataset(const char *path, int default_output_tokens,
             }
             memset(&s->items[s->n], 0, sizeof s->items[s->n]);
             s->n++;
-            if ((st = parse_line(path, lineno, q, default_output_tokens, &s->items[s->n - 1],
-                                 err)))
+            if ((st = parse_line(path, lineno, q, default_output_tokens, &s->items[s->n - 1], err)))
                 goto out;
         }
         line = nl ? nl + 1 : NULL;
@@ -200,8 +203,7 @@ out:
     return st;
 }
 
-bench_status prompt_source_item(const prompt_source *s, uint64_t k, prompt_item *item,
-                                dynbuf *text)
+bench_status prompt_source_item(const prompt_source *s, uint64_t k, prompt_item *item, dynbuf *text)
 {
     bench_status st = BENCH_OK;
     memset(item, 0, sizeof *item);

@@ -31,8 +31,8 @@ bench_status prompt_source_synthetic(uint64_t seed, int input_tokens, int output
  * optionally "max_tokens" (or "output_tokens"); default_output_tokens applies
  * otherwise. Blank lines are skipped. Errors name the file and line. Request k
  * replays line k mod n. */
-bench_status prompt_source_dataset(const char *path, int default_output_tokens,
-                                   prompt_source **out, bench_err *err);
+bench_status prompt_source_dataset(const char *path, int default_output_tokens, prompt_source **out,
+                                   bench_err *err);
 
 /* Fill item and, for a plain prompt, append its text to text (a caller-owned
  * buffer; unchanged when the item is a messages array). */

@@ -36,22 +36,22 @@ int req_class_is_success(int cls);
 #define REC_FINISH_LEN 16
 
 typedef struct {
-    uint64_t id;               /* request sequence number within the level */
-    uint32_t worker;           /* load-generator thread that sent it */
-    int32_t status;            /* req_class */
-    int32_t http_status;       /* 0 when no response line was received */
-    uint8_t warmup;            /* 1 = warm-up request, excluded from statistics */
-    int64_t t_sched_ns;        /* when it was scheduled (closed loop: slot free) */
-    int64_t t_send_ns;         /* when the request was handed to the transport */
-    int64_t t_first_byte_ns;   /* first response body byte */
-    int64_t t_first_token_ns;  /* first chunk carrying content */
-    int64_t t_last_token_ns;   /* last chunk carrying content */
-    int64_t t_end_ns;          /* transfer finished (after [DONE] / close) */
-    int32_t prompt_tokens;     /* from usage, -1 unknown */
-    int32_t output_tokens;     /* from usage, -1 unknown */
-    int32_t max_tokens;        /* output length asked for */
-    uint32_t chunk_count;      /* content chunks counted by the client */
-    uint64_t chunk_offset;     /* first row of this request in `chunks` */
+    uint64_t id;                        /* request sequence number within the level */
+    uint32_t worker;                    /* load-generator thread that sent it */
+    int32_t status;                     /* req_class */
+    int32_t http_status;                /* 0 when no response line was received */
+    uint8_t warmup;                     /* 1 = warm-up request, excluded from statistics */
+    int64_t t_sched_ns;                 /* when it was scheduled (closed loop: slot free) */
+    int64_t t_send_ns;                  /* when the request was handed to the transport */
+    int64_t t_first_byte_ns;            /* first response body byte */
+    int64_t t_first_token_ns;           /* first chunk carrying content */
+    int64_t t_last_token_ns;            /* last chunk carrying content */
+    int64_t t_end_ns;                   /* transfer finished (after [DONE] / close) */
+    int32_t prompt_tokens;              /* from usage, -1 unknown */
+    int32_t output_tokens;              /* from usage, -1 unknown */
+    int32_t max_tokens;                 /* output length asked for */
+    uint32_t chunk_count;               /* content chunks counted by the client */
+    uint64_t chunk_offset;              /* first row of this request in `chunks` */
     char finish_reason[REC_FINISH_LEN]; /* "stop", "length", ... or "" */
 } req_record;
 

@@ -42,8 +42,8 @@ const results_level_info *results_file_level(const results_file *f, size_t i);
 
 /* Whole requests table of level c<concurrency>. *rows is malloc'ed and owned
  * by the caller (free it). */
-bench_status results_read_requests(results_file *f, int concurrency, req_record **rows,
-                                   size_t *n, bench_err *err);
+bench_status results_read_requests(results_file *f, int concurrency, req_record **rows, size_t *n,
+                                   bench_err *err);
 
 /* Number of rows in level c<concurrency>'s chunks table. */
 bench_status results_chunk_count(results_file *f, int concurrency, uint64_t *n, bench_err *err);

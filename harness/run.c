@@ -122,8 +122,8 @@ static void print_progress(int level, uint64_t done, uint64_t total, uint64_t to
 /* Merge the workers' tables (rows by id, each request's chunks contiguous),
  * write them to the open level of the results file, and compute metrics.
  * Worker i's rows carry worker == i, which locates their chunks. */
-static bench_status merge_and_write(worker **ws, int nw, int level, results *res,
-                                    level_metrics *lm, results_level_info *info, bench_err *err)
+static bench_status merge_and_write(worker **ws, int nw, int level, results *res, level_metrics *lm,
+                                    results_level_info *info, bench_err *err)
 {
     bench_status st = BENCH_OK;
     size_t nrows = 0, nchunks = 0, nerrs = 0;
@@ -309,9 +309,9 @@ bench_status run_execute(const run_config *cfg, run_summary *sum, bench_err *err
     g_signal = 0;
 
     /* The model: from the catalog, or any name when an endpoint is given. */
-    const char *catalog_path =
-        cfg->catalog_path ? cfg->catalog_path : file_in_root("suites/models.json", path_buf,
-                                                              sizeof path_buf);
+    const char *catalog_path = cfg->catalog_path
+                                   ? cfg->catalog_path
+                                   : file_in_root("suites/models.json", path_buf, sizeof path_buf);
     if ((st = catalog_load(catalog_path, &cat, err)))
         goto out;
     const catalog_model *cm = catalog_find(cat, cfg->model);
@@ -332,7 +332,9 @@ bench_status run_execute(const run_config *cfg, run_summary *sum, bench_err *err
     }
     snprintf(sum->model, sizeof sum->model, "%s", cfg->model);
     snprintf(sum->served_model, sizeof sum->served_model, "%s",
-             cfg->served_model ? cfg->served_model : cm ? cm->served_id : cfg->model);
+             cfg->served_model ? cfg->served_model
+             : cm              ? cm->served_id
+                               : cfg->model);
     snprintf(sum->api, sizeof sum->api, "%s", cfg->api == OAI_CHAT ? "chat" : "completions");
 
     /* Prompts before anything starts: a bad dataset fails fast. */
@@ -441,8 +443,9 @@ bench_status run_execute(const run_config *cfg, run_summary *sum, bench_err *err
     if (atomic_load(&g_stop) != WORKER_RUN) {
         sum->interrupted = 1;
         results_set_root_attr(res, "run_status", "interrupted", NULL);
-        st = bench_fail(err, BENCH_EINTR, "interrupted by %s after %zu level(s); %s holds what was measured",
-                        g_signal == SIGTERM ? "SIGTERM" : "SIGINT", sum->n_levels, sum->results_path);
+        st = bench_fail(
+            err, BENCH_EINTR, "interrupted by %s after %zu level(s); %s holds what was measured",
+            g_signal == SIGTERM ? "SIGTERM" : "SIGINT", sum->n_levels, sum->results_path);
     } else {
         results_set_root_attr(res, "run_status", "complete", NULL);
     }

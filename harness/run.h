@@ -14,14 +14,14 @@
 typedef struct {
     char model[128];
     char served_model[256];
-    char endpoint[512];      /* base URL */
-    char endpoint_kind[16];  /* "simulated" or "remote" */
+    char endpoint[512];     /* base URL */
+    char endpoint_kind[16]; /* "simulated" or "remote" */
     char api[16];
     char results_path[1024];
     char created_utc[32];
-    int interrupted;         /* stopped by SIGINT/SIGTERM */
+    int interrupted; /* stopped by SIGINT/SIGTERM */
     level_metrics levels[CONFIG_MAX_LEVELS];
-    size_t n_levels;         /* levels measured (fewer when interrupted) */
+    size_t n_levels; /* levels measured (fewer when interrupted) */
 } run_summary;
 
 /* Run the benchmark described by cfg. Fills *sum with what was measured even

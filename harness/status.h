@@ -11,15 +11,15 @@
 
 typedef enum {
     BENCH_OK = 0,
-    BENCH_EUSAGE,   /* bad flag, bad configuration value */
-    BENCH_EINPUT,   /* malformed input file (catalog, dataset, results) */
-    BENCH_EIO,      /* read/write/open failure */
-    BENCH_ENOMEM,   /* allocation failed */
-    BENCH_ETOOBIG,  /* a capped buffer would exceed its cap */
-    BENCH_EPROTO,   /* a peer violated the protocol */
-    BENCH_ESYS,     /* other system call failure */
-    BENCH_EHDF5,    /* HDF5 library failure */
-    BENCH_EINTR     /* interrupted by a signal */
+    BENCH_EUSAGE,  /* bad flag, bad configuration value */
+    BENCH_EINPUT,  /* malformed input file (catalog, dataset, results) */
+    BENCH_EIO,     /* read/write/open failure */
+    BENCH_ENOMEM,  /* allocation failed */
+    BENCH_ETOOBIG, /* a capped buffer would exceed its cap */
+    BENCH_EPROTO,  /* a peer violated the protocol */
+    BENCH_ESYS,    /* other system call failure */
+    BENCH_EHDF5,   /* HDF5 library failure */
+    BENCH_EINTR    /* interrupted by a signal */
 } bench_status;
 
 typedef struct {

@@ -54,8 +54,7 @@ void summary_print_table(FILE *f, const run_summary *s)
             any = 1;
             fprintf(f, "  c=%d: %llu %s%s\n", m->concurrency, (unsigned long long)m->by_class[c],
                     req_class_name(c),
-                    c == REQ_EARLY_STOP ? " (completed, fewer tokens than asked; counted ok)"
-                                        : "");
+                    c == REQ_EARLY_STOP ? " (completed, fewer tokens than asked; counted ok)" : "");
         }
     }
     if (s->n_levels && s->levels[0].n_warmup)

@@ -136,8 +136,8 @@ static int on_event(void *ud, const char *event, const char *data, size_t len)
             tokens = (uint32_t)(ev.completion_tokens - s->usage_prev);
             s->usage_prev = ev.completion_tokens;
         }
-        chunk_record c = {.request_id = s->rec.id, .t_ns = t, .bytes = (uint32_t)len,
-                          .tokens = tokens};
+        chunk_record c = {
+            .request_id = s->rec.id, .t_ns = t, .bytes = (uint32_t)len, .tokens = tokens};
         if (push_chunk(s, &c)) {
             slot_fail(s, REQ_PROTOCOL_ERROR, "out of memory recording chunks");
             return 1;

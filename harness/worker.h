@@ -26,20 +26,20 @@
 enum { WORKER_RUN = 0, WORKER_STOP_GRACEFUL = 1, WORKER_STOP_NOW = 2 };
 
 typedef struct {
-    uint32_t index;                /* worker number (recorded per row) */
-    const run_config *cfg;         /* borrowed: timeouts, api, ignore_eos, ... */
-    const prompt_source *prompts;  /* borrowed, read-only */
-    const char *url;               /* full request URL (base + API path) */
-    const char *api_key;           /* bearer token or NULL; never recorded */
-    const char *model_id;          /* "model" sent in requests */
-    int level;                     /* concurrency level, for X-Request-Id */
-    int slots;                     /* requests this worker keeps in flight */
-    _Atomic uint64_t *next_id;     /* the level's request counter, shared by its workers */
-    uint64_t n_requests;           /* the level's requests, warm-up included */
-    uint64_t n_warmup;             /* ids below n_warmup are warm-up */
-    int64_t t0;                    /* run zero, CLOCK_MONOTONIC ns */
-    double grace_s;                /* after a graceful stop, in-flight requests get this long */
-    const atomic_int *stop;        /* WORKER_* level set by the signal handler */
+    uint32_t index;               /* worker number (recorded per row) */
+    const run_config *cfg;        /* borrowed: timeouts, api, ignore_eos, ... */
+    const prompt_source *prompts; /* borrowed, read-only */
+    const char *url;              /* full request URL (base + API path) */
+    const char *api_key;          /* bearer token or NULL; never recorded */
+    const char *model_id;         /* "model" sent in requests */
+    int level;                    /* concurrency level, for X-Request-Id */
+    int slots;                    /* requests this worker keeps in flight */
+    _Atomic uint64_t *next_id;    /* the level's request counter, shared by its workers */
+    uint64_t n_requests;          /* the level's requests, warm-up included */
+    uint64_t n_warmup;            /* ids below n_warmup are warm-up */
+    int64_t t0;                   /* run zero, CLOCK_MONOTONIC ns */
+    double grace_s;               /* after a graceful stop, in-flight requests get this long */
+    const atomic_int *stop;       /* WORKER_* level set by the signal handler */
 } worker_args;
 
 typedef struct {

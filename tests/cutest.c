@@ -1,6 +1,7 @@
 #include "cutest.h"
 
 #include <CUnit/Basic.h>
+#include "fileio.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -140,4 +141,17 @@ char *cutest_tmpdir(const char *tag)
     }
     char *d = mkdtemp(tmpl);
     return d ? strdup(d) : NULL;
+}
+
+char *cutest_load_sample(const char *name, size_t *len)
+{
+    char path[1024];
+    char *buf = NULL;
+    bench_err e;
+    snprintf(path, sizeof path, "%s/%s", cutest_samples_dir(), name);
+    if (file_read_all(path, 16 << 20, &buf, len, &e) != BENCH_OK) {
+        fprintf(stderr, "cannot load sample: %s\n", e.msg);
+        return NULL;
+    }
+    return buf;
 }

@@ -19,6 +19,10 @@ const char *cutest_bench_exe(void);   /* built bench executable */
  * the exit status, 128 + signal when killed, -1 when it could not run. */
 int cutest_spawn(const char *const argv[], char **out, char **err, int timeout_s);
 
+/* Load a transcript from cutest_samples_dir() (malloc'ed, NUL-terminated;
+ * caller frees). NULL, with the reason on stderr, when it cannot be read. */
+char *cutest_load_sample(const char *name, size_t *len);
+
 /* A fresh temporary directory (under $BENCH_TEST_TMP when set), caller frees. */
 char *cutest_tmpdir(const char *tag);
 

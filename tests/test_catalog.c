@@ -14,8 +14,8 @@ static void test_shipped_catalog(void)
     catalog *c;
     bench_err e;
     CU_ASSERT_EQUAL_FATAL(catalog_load(path, &c, &e), BENCH_OK);
-    const char *names[] = {"mistral-7b",  "llama3-8b",   "llama31-8b",    "mixtral-8x7b",
-                           "llama3-70b",  "llama31-70b", "codellama-13b", "gemma-7b"};
+    const char *names[] = {"mistral-7b", "llama3-8b",   "llama31-8b",    "mixtral-8x7b",
+                           "llama3-70b", "llama31-70b", "codellama-13b", "gemma-7b"};
     CU_ASSERT_EQUAL(catalog_count(c), 8);
     for (size_t i = 0; i < 8; i++)
         CU_ASSERT_PTR_NOT_NULL(catalog_find(c, names[i]));

@@ -37,7 +37,8 @@ static int free_port(void)
 static int port_open(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
     close(fd);
@@ -81,9 +82,22 @@ static void test_mock_llm(void)
     char url[64], h5[4096];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/v1", port);
     snprintf(h5, sizeof h5, "%s/mock.h5", dir);
-    const char *argv[] = {cutest_bench_exe(), "--model", "gpt-4", "--endpoint", url,
-                          "--concurrency", "1,3", "--requests", "6", "--warmup", "1",
-                          "--output", h5, "--json", "--no-progress", NULL};
+    const char *argv[] = {cutest_bench_exe(),
+                          "--model",
+                          "gpt-4",
+                          "--endpoint",
+                          url,
+                          "--concurrency",
+                          "1,3",
+                          "--requests",
+                          "6",
+                          "--warmup",
+                          "1",
+                          "--output",
+                          h5,
+                          "--json",
+                          "--no-progress",
+                          NULL};
     char *out = NULL, *err = NULL;
     int rc = up ? cutest_spawn(argv, &out, &err, 120) : -1;
     kill(pid, SIGTERM);

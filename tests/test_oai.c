@@ -25,25 +25,12 @@ static bench_status parse(const char *s, oai_event *ev, dynbuf *text, bench_err 
     return st;
 }
 
-static char *load_sample(const char *name, size_t *len)
-{
-    char path[1024];
-    char *buf = NULL;
-    bench_err e;
-    snprintf(path, sizeof path, "%s/%s", cutest_samples_dir(), name);
-    if (file_read_all(path, 16 << 20, &buf, len, &e) != BENCH_OK) {
-        fprintf(stderr, "cannot load sample: %s\n", e.msg);
-        return NULL;
-    }
-    return buf;
-}
-
 /* The data of the index-th "data: " line of a transcript (copy, caller
  * frees); index -1 = the last one. */
 static char *sample_event(const char *name, int index)
 {
     size_t n;
-    char *s = load_sample(name, &n);
+    char *s = cutest_load_sample(name, &n);
     char *found = NULL;
     int k = 0;
     if (!s)
@@ -190,7 +177,7 @@ static int stream_cb(void *ud, const char *type, const char *data, size_t len)
 static void test_llamacpp_chat_stream(void)
 {
     size_t n;
-    char *s = load_sample("sse_llamacpp_sample.txt", &n);
+    char *s = cutest_load_sample("sse_llamacpp_sample.txt", &n);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     stream_state st = {0};
     dynbuf_init(&st.text, 4096);

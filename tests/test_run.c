@@ -82,6 +82,32 @@ static cJSON *parse_json_out(const char *out)
     return j;
 }
 
+/* Run bench with args (without the executable; NULL-terminated), expecting
+ * exit status want. Returns its stdout parsed as JSON (caller deletes), NULL
+ * when the status differs or stdout is not JSON; *err_out (may be NULL)
+ * gets stderr (caller frees). */
+static cJSON *run_bench(const char *const *args, int want, int timeout_s, char **err_out)
+{
+    const char *argv[48];
+    int n = 0;
+    argv[n++] = cutest_bench_exe();
+    for (; *args && n < 47; args++)
+        argv[n++] = *args;
+    argv[n] = NULL;
+    char *out = NULL, *err = NULL;
+    int rc = cutest_spawn(argv, &out, &err, timeout_s);
+    if (rc != want)
+        fprintf(stderr, "bench exited %d (wanted %d): %s\n", rc, want, err);
+    CU_ASSERT_EQUAL(rc, want);
+    cJSON *j = rc == want ? parse_json_out(out) : NULL;
+    free(out);
+    if (err_out)
+        *err_out = err;
+    else
+        free(err);
+    return j;
+}
+
 static int cmp_d(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -93,17 +119,25 @@ static int cmp_d(const void *a, const void *b)
 static void test_measured_against_truth(void)
 {
     char *h5 = path_in("truth.h5"), *log = path_in("truth.sends");
-    const char *argv[] = {cutest_bench_exe(), "--model", "mistral-7b", "--concurrency", "1,4",
-                          "--requests", "30", "--warmup", "2", "--output", h5,
-                          "--sim-log-sends", log, "--json", "--no-progress", "--seed", "3",
+    const char *args[] = {"--model",
+                          "mistral-7b",
+                          "--concurrency",
+                          "1,4",
+                          "--requests",
+                          "30",
+                          "--warmup",
+                          "2",
+                          "--output",
+                          h5,
+                          "--sim-log-sends",
+                          log,
+                          "--json",
+                          "--no-progress",
+                          "--seed",
+                          "3",
                           NULL};
-    char *out = NULL, *err = NULL;
-    int rc = cutest_spawn(argv, &out, &err, 240);
-    if (rc != 0)
-        fprintf(stderr, "bench exited %d: %s\n", rc, err);
-    CU_ASSERT_EQUAL_FATAL(rc, 0);
-
-    cJSON *j = parse_json_out(out);
+    char *err = NULL;
+    cJSON *j = run_bench(args, 0, 240, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(j);
     CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(j, "endpoint_kind")->valuestring, "simulated");
     cJSON *levels = cJSON_GetObjectItem(j, "levels");
@@ -182,7 +216,8 @@ static void test_measured_against_truth(void)
     CU_ASSERT_EQUAL(matched, 64);
     qsort(errs, nerr, sizeof *errs, cmp_d);
     qsort(ttft_diff, nttft, sizeof *ttft_diff, cmp_d);
-    double p50 = stats_percentile_sorted(errs, nerr, 50), p99 = stats_percentile_sorted(errs, nerr, 99);
+    double p50 = stats_percentile_sorted(errs, nerr, 50),
+           p99 = stats_percentile_sorted(errs, nerr, 99);
     fprintf(stderr,
             "chunk timestamp error vs server send log (ms): n=%zu min=%.4f p50=%.4f p99=%.4f "
             "max=%.4f\nTTFT client - server view (ms): p50=%.4f p99=%.4f\n",
@@ -204,12 +239,11 @@ static void test_measured_against_truth(void)
     snprintf(script, sizeof script, "%s/tests/check_h5_layout.py", cutest_root());
     const char *py[] = {"/usr/bin/python3", script, "--expect-levels", "2", h5, NULL};
     char *pout = NULL;
-    rc = cutest_spawn(py, &pout, NULL, 120);
+    int rc = cutest_spawn(py, &pout, NULL, 120);
     if (rc != 0)
         fprintf(stderr, "check_h5_layout: %s\n", pout);
     CU_ASSERT_EQUAL(rc, 0);
     free(pout);
-    free(out);
     free(err);
     free(h5);
     free(log);
@@ -220,16 +254,25 @@ static void test_measured_against_truth(void)
 static void test_injected_errors(void)
 {
     char *h5 = path_in("faults.h5");
-    const char *argv[] = {cutest_bench_exe(), "--model", "llama3-8b", "--concurrency", "2",
-                          "--requests", "20", "--warmup", "0", "--output-tokens", "16",
-                          "--output", h5, "--sim-faults", "http500@3,midstream_error@6,no_done@9",
-                          "--json", "--no-progress", NULL};
-    char *out = NULL, *err = NULL;
-    int rc = cutest_spawn(argv, &out, &err, 120);
-    if (rc != 0)
-        fprintf(stderr, "bench exited %d: %s\n", rc, err);
-    CU_ASSERT_EQUAL_FATAL(rc, 0);
-    cJSON *j = parse_json_out(out);
+    const char *args[] = {"--model",
+                          "llama3-8b",
+                          "--concurrency",
+                          "2",
+                          "--requests",
+                          "20",
+                          "--warmup",
+                          "0",
+                          "--output-tokens",
+                          "16",
+                          "--output",
+                          h5,
+                          "--sim-faults",
+                          "http500@3,midstream_error@6,no_done@9",
+                          "--json",
+                          "--no-progress",
+                          NULL};
+    char *err = NULL;
+    cJSON *j = run_bench(args, 0, 120, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(j);
     cJSON *l = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "levels"), 0);
     CU_ASSERT_EQUAL(cJSON_GetObjectItem(l, "requests_ok")->valueint, 17);
@@ -265,7 +308,6 @@ static void test_injected_errors(void)
     CU_ASSERT_EQUAL(http500, 1);
     free(rows);
     results_file_close(f);
-    free(out);
     free(err);
     free(h5);
 }
@@ -275,26 +317,34 @@ static void test_injected_errors(void)
 static void test_idle_timeout(void)
 {
     char *h5 = path_in("stall.h5");
-    const char *argv[] = {cutest_bench_exe(), "--model", "mistral-7b", "--concurrency", "2",
-                          "--requests", "4", "--warmup", "0", "--output-tokens", "32",
-                          "--timeout", "idle=400ms", "--output", h5, "--sim-faults",
-                          "stall@1:5,stall@2:5", "--json", "--no-progress", NULL};
-    char *out = NULL, *err = NULL;
-    int rc = cutest_spawn(argv, &out, &err, 60);
-    if (rc != 0)
-        fprintf(stderr, "bench exited %d: %s\n", rc, err);
-    CU_ASSERT_EQUAL_FATAL(rc, 0);
-    cJSON *j = parse_json_out(out);
+    const char *args[] = {"--model",
+                          "mistral-7b",
+                          "--concurrency",
+                          "2",
+                          "--requests",
+                          "4",
+                          "--warmup",
+                          "0",
+                          "--output-tokens",
+                          "32",
+                          "--timeout",
+                          "idle=400ms",
+                          "--output",
+                          h5,
+                          "--sim-faults",
+                          "stall@1:5,stall@2:5",
+                          "--json",
+                          "--no-progress",
+                          NULL};
+    cJSON *j = run_bench(args, 0, 60, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(j);
     cJSON *l = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "levels"), 0);
     CU_ASSERT_EQUAL(cJSON_GetObjectItem(l, "requests_ok")->valueint, 2);
-    CU_ASSERT_EQUAL(cJSON_GetObjectItem(cJSON_GetObjectItem(l, "by_class"), "timeout_idle")->valueint,
-                    2);
+    CU_ASSERT_EQUAL(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(l, "by_class"), "timeout_idle")->valueint, 2);
     /* cut off at ~0.4 s, not after the 5 s stall */
     CU_ASSERT(cJSON_GetObjectItem(l, "duration_s")->valuedouble < 3.0);
     cJSON_Delete(j);
-    free(out);
-    free(err);
     free(h5);
 }
 
@@ -337,9 +387,8 @@ static void test_bad_flags(void)
     expect_usage_error((const char *[]){"--model", "mistral-7b", "--timeout", "idle=5q", NULL},
                        "--timeout");
     expect_usage_error((const char *[]){"--model", "mistral-7b", "--api", "grpc", NULL}, "--api");
-    expect_usage_error((const char *[]){"--model", "mistral-7b", "--sim-faults", "gremlins=1",
-                                        NULL},
-                       "gremlins");
+    expect_usage_error(
+        (const char *[]){"--model", "mistral-7b", "--sim-faults", "gremlins=1", NULL}, "gremlins");
     expect_usage_error((const char *[]){"frobnicate", NULL}, "frobnicate");
 }
 
@@ -347,9 +396,17 @@ static void test_bad_flags(void)
  * refused connection is recorded per request and the run says so. */
 static void test_output_and_connection_errors(void)
 {
-    const char *argv[] = {cutest_bench_exe(), "--model", "mistral-7b", "--concurrency", "1",
-                          "--requests", "2", "--output", "/proc/no-such-dir/x.h5",
-                          "--no-progress", NULL};
+    const char *argv[] = {cutest_bench_exe(),
+                          "--model",
+                          "mistral-7b",
+                          "--concurrency",
+                          "1",
+                          "--requests",
+                          "2",
+                          "--output",
+                          "/proc/no-such-dir/x.h5",
+                          "--no-progress",
+                          NULL};
     char *err = NULL;
     int rc = cutest_spawn(argv, NULL, &err, 60);
     CU_ASSERT_NOT_EQUAL(rc, 0);
@@ -357,27 +414,35 @@ static void test_output_and_connection_errors(void)
     free(err);
 
     char *h5 = path_in("refused.h5");
-    const char *argv2[] = {cutest_bench_exe(), "--model", "any-model", "--endpoint",
-                           "http://127.0.0.1:9/v1", "--concurrency", "2", "--requests", "4",
-                           "--warmup", "0", "--output", h5, "--json", "--no-progress", NULL};
-    char *out = NULL;
-    err = NULL;
-    rc = cutest_spawn(argv2, &out, &err, 60);
-    CU_ASSERT_EQUAL(rc, 1); /* every request failed */
+    const char *args2[] = {"--model",
+                           "any-model",
+                           "--endpoint",
+                           "http://127.0.0.1:9/v1",
+                           "--concurrency",
+                           "2",
+                           "--requests",
+                           "4",
+                           "--warmup",
+                           "0",
+                           "--output",
+                           h5,
+                           "--json",
+                           "--no-progress",
+                           NULL};
+    /* every request failed: exit 1, with the summary still printed */
+    cJSON *j = run_bench(args2, 1, 60, &err);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "connect_error"));
-    cJSON *j = parse_json_out(out);
     CU_ASSERT_PTR_NOT_NULL_FATAL(j);
     cJSON *l = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "levels"), 0);
     CU_ASSERT_EQUAL(cJSON_GetObjectItem(l, "requests_failed")->valueint, 4);
-    CU_ASSERT_EQUAL(cJSON_GetObjectItem(cJSON_GetObjectItem(l, "by_class"), "connect_error")->valueint,
-                    4);
+    CU_ASSERT_EQUAL(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(l, "by_class"), "connect_error")->valueint, 4);
     cJSON_Delete(j);
     results_file *f;
     bench_err e;
     CU_ASSERT_EQUAL(results_open(h5, &f, &e), BENCH_OK);
     if (f)
         results_file_close(f);
-    free(out);
     free(err);
     free(h5);
 }
@@ -387,12 +452,10 @@ static void test_output_and_connection_errors(void)
 static void test_ttft_calibration(void)
 {
     char *h5 = path_in("calib.h5");
-    const char *argv[] = {cutest_bench_exe(), "--model", "mistral-7b", "--concurrency", "1",
-                          "--requests", "400", "--output", h5, "--json", "--no-progress", NULL};
-    char *out = NULL;
-    int rc = cutest_spawn(argv, &out, NULL, 300);
-    CU_ASSERT_EQUAL_FATAL(rc, 0);
-    cJSON *j = parse_json_out(out);
+    const char *args[] = {
+        "--model", "mistral-7b", "--concurrency", "1", "--requests", "400", "--output",
+        h5,        "--json",     "--no-progress", NULL};
+    cJSON *j = run_bench(args, 0, 300, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(j);
     cJSON *l = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "levels"), 0);
     cJSON *t = cJSON_GetObjectItem(l, "ttft_ms");
@@ -405,7 +468,6 @@ static void test_ttft_calibration(void)
     CU_ASSERT(fabs(p99 - 79) <= 15.8);
     CU_ASSERT(fabs(tps - 1560) <= 156);
     cJSON_Delete(j);
-    free(out);
     free(h5);
 }
 

@@ -117,19 +117,6 @@ static const char *const transcripts[] = {
     "sse_mockllm_sample.txt",
 };
 
-static char *load_sample(const char *name, size_t *len)
-{
-    char path[1024];
-    char *buf = NULL;
-    bench_err e;
-    snprintf(path, sizeof path, "%s/%s", cutest_samples_dir(), name);
-    if (file_read_all(path, 16 << 20, &buf, len, &e) != BENCH_OK) {
-        fprintf(stderr, "cannot load sample: %s\n", e.msg);
-        return NULL;
-    }
-    return buf;
-}
-
 /* The independent expectation: every line starting with "data: " is one
  * event whose data is the rest of the line (true of these transcripts). */
 static size_t expected_events(const char *s, size_t n, rec_event *out, size_t max)
@@ -225,7 +212,7 @@ static size_t check_all_splits(const char *s, size_t n, const recorder *ref)
 static void check_transcript(const char *name, int variant)
 {
     size_t n;
-    char *orig = load_sample(name, &n);
+    char *orig = cutest_load_sample(name, &n);
     CU_ASSERT_PTR_NOT_NULL_FATAL(orig);
 
     rec_event expect[512];
@@ -297,7 +284,7 @@ static void test_transcript_known_counts(void)
     };
     for (size_t i = 0; i < sizeof known / sizeof *known; i++) {
         size_t n;
-        char *s = load_sample(known[i].name, &n);
+        char *s = cutest_load_sample(known[i].name, &n);
         CU_ASSERT_PTR_NOT_NULL_FATAL(s);
         recorder r = {0};
         int pending = -1;

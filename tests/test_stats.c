@@ -52,28 +52,55 @@ static void test_level_metrics(void)
     memset(r, 0, sizeof r);
     chunk_record c[7];
     /* request 0: send 0, chunks at 10, 12, 16 ms; usage says 4 tokens */
-    r[0] = (req_record){.id = 0, .status = REQ_OK, .t_send_ns = 0, .t_first_token_ns = 10 * MS,
-                        .t_last_token_ns = 16 * MS, .t_end_ns = 17 * MS, .output_tokens = 4,
-                        .prompt_tokens = 10, .chunk_offset = 0, .chunk_count = 3};
+    r[0] = (req_record){.id = 0,
+                        .status = REQ_OK,
+                        .t_send_ns = 0,
+                        .t_first_token_ns = 10 * MS,
+                        .t_last_token_ns = 16 * MS,
+                        .t_end_ns = 17 * MS,
+                        .output_tokens = 4,
+                        .prompt_tokens = 10,
+                        .chunk_offset = 0,
+                        .chunk_count = 3};
     c[0] = (chunk_record){0, 10 * MS, 5, 1};
     c[1] = (chunk_record){0, 12 * MS, 5, 1};
     c[2] = (chunk_record){0, 16 * MS, 5, 2};
     /* request 1: send 5, chunks at 25, 30; no usage (2 chunks count) */
-    r[1] = (req_record){.id = 1, .status = REQ_OK, .t_send_ns = 5 * MS, .t_first_token_ns = 25 * MS,
-                        .t_last_token_ns = 30 * MS, .t_end_ns = 40 * MS, .output_tokens = -1,
-                        .prompt_tokens = -1, .chunk_offset = 3, .chunk_count = 2};
+    r[1] = (req_record){.id = 1,
+                        .status = REQ_OK,
+                        .t_send_ns = 5 * MS,
+                        .t_first_token_ns = 25 * MS,
+                        .t_last_token_ns = 30 * MS,
+                        .t_end_ns = 40 * MS,
+                        .output_tokens = -1,
+                        .prompt_tokens = -1,
+                        .chunk_offset = 3,
+                        .chunk_count = 2};
     c[3] = (chunk_record){1, 25 * MS, 5, 1};
     c[4] = (chunk_record){1, 30 * MS, 5, 1};
     /* request 2: warm-up, excluded */
-    r[2] = (req_record){.id = 2, .status = REQ_OK, .warmup = 1, .t_send_ns = -50 * MS,
-                        .t_first_token_ns = 1, .t_last_token_ns = 2, .t_end_ns = 3,
-                        .output_tokens = 2, .chunk_offset = 5, .chunk_count = 2};
+    r[2] = (req_record){.id = 2,
+                        .status = REQ_OK,
+                        .warmup = 1,
+                        .t_send_ns = -50 * MS,
+                        .t_first_token_ns = 1,
+                        .t_last_token_ns = 2,
+                        .t_end_ns = 3,
+                        .output_tokens = 2,
+                        .chunk_offset = 5,
+                        .chunk_count = 2};
     c[5] = (chunk_record){2, 1, 5, 1};
     c[6] = (chunk_record){2, 2, 5, 1};
     /* request 3: failed, http error, ends at 20 ms */
-    r[3] = (req_record){.id = 3, .status = REQ_HTTP_ERROR, .t_send_ns = 1 * MS,
-                        .t_first_token_ns = -1, .t_last_token_ns = -1, .t_end_ns = 20 * MS,
-                        .output_tokens = -1, .chunk_offset = 7, .chunk_count = 0};
+    r[3] = (req_record){.id = 3,
+                        .status = REQ_HTTP_ERROR,
+                        .t_send_ns = 1 * MS,
+                        .t_first_token_ns = -1,
+                        .t_last_token_ns = -1,
+                        .t_end_ns = 20 * MS,
+                        .output_tokens = -1,
+                        .chunk_offset = 7,
+                        .chunk_count = 0};
     level_metrics m;
     bench_err e;
     CU_ASSERT_EQUAL_FATAL(metrics_level(r, 4, c, 7, 2, &m, &e), BENCH_OK);
