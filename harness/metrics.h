@@ -45,9 +45,28 @@ typedef struct {
     stats_dist ttft_ms, tpot_ms, itl_ms, e2e_ms;
 } level_metrics;
 
-/* Compute the metrics of one level. rows and chunks are borrowed; chunks
- * must be the level's full chunk table (chunk_offset/chunk_count index it).
- * BENCH_EINPUT when a row's chunk range lies outside the table. */
+/* An accumulator for one level, fed in batches as rows are recorded or read,
+ * so that neither the run nor a report holds a level's chunk table. It keeps
+ * one double per successful request for each of TTFT, TPOT and E2E and one
+ * float per inter-chunk gap: exact percentiles need every sample. */
+typedef struct metrics_acc metrics_acc;
+
+/* *out is owned by the caller; free with metrics_acc_destroy. */
+bench_status metrics_acc_create(int concurrency, metrics_acc **out, bench_err *err);
+
+/* Add a batch. rows and chunks are borrowed for the call; each row's
+ * chunk_offset/chunk_count index into this batch's chunks. BENCH_EINPUT when
+ * a range lies outside it. */
+bench_status metrics_acc_add(metrics_acc *a, const req_record *rows, size_t n,
+                             const chunk_record *chunks, size_t nchunks, bench_err *err);
+
+/* Compute the level's metrics from everything added. The accumulator may be
+ * fed further and finished again. */
+bench_status metrics_acc_finish(metrics_acc *a, level_metrics *out, bench_err *err);
+
+void metrics_acc_destroy(metrics_acc *a);
+
+/* One-shot form: the metrics of rows and their full chunk table. */
 bench_status metrics_level(const req_record *rows, size_t n, const chunk_record *chunks,
                            size_t nchunks, int concurrency, level_metrics *out, bench_err *err);
 

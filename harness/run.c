@@ -88,18 +88,6 @@ static bench_status check_endpoint(const char *url, char *out, size_t outsz, ben
     return BENCH_OK;
 }
 
-static int cmp_row_id(const void *a, const void *b)
-{
-    const req_record *x = *(const req_record *const *)a, *y = *(const req_record *const *)b;
-    return (x->id > y->id) - (x->id < y->id);
-}
-
-static int cmp_err_id(const void *a, const void *b)
-{
-    const worker_error *x = *(const worker_error *const *)a, *y = *(const worker_error *const *)b;
-    return (x->id > y->id) - (x->id < y->id);
-}
-
 typedef struct {
     const run_config *cfg;
     const prompt_source *prompts;
@@ -119,85 +107,65 @@ static void print_progress(int level, uint64_t done, uint64_t total, uint64_t to
     fflush(stderr);
 }
 
-/* Merge the workers' tables (rows by id, each request's chunks contiguous),
- * write them to the open level of the results file, and compute metrics.
- * Worker i's rows carry worker == i, which locates their chunks. */
-static bench_status merge_and_write(worker **ws, int nw, int level, results *res, level_metrics *lm,
-                                    results_level_info *info, bench_err *err)
+/* Where a level's records go while it runs: the open level of the results
+ * file and the level's metrics accumulator. */
+typedef struct {
+    results *res;
+    metrics_acc *acc;
+    results_level_info info;
+    uint64_t chunks_written; /* rows already in the level's chunks table */
+    int64_t t_start;
+} level_sink;
+
+/* Append one drained batch to the file (rows in completion order, their
+ * chunk_offset rebased onto the file's table) and to the metrics. */
+static bench_status sink_batch(level_sink *k, worker_batch *b, bench_err *err)
+{
+    bench_status st = metrics_acc_add(k->acc, b->rows, b->nrows, b->chunks, b->nchunks, err);
+    if (st)
+        return st;
+    for (size_t i = 0; i < b->nrows; i++) {
+        req_record *r = &b->rows[i];
+        r->chunk_offset += k->chunks_written;
+        if (r->t_sched_ns >= 0 && r->t_sched_ns < k->t_start)
+            k->t_start = r->t_sched_ns;
+        if (r->t_end_ns > k->info.t_end_ns)
+            k->info.t_end_ns = r->t_end_ns;
+        if (r->warmup)
+            k->info.requests_warmup++;
+        else if (req_class_is_success(r->status))
+            k->info.requests_ok++;
+        else
+            k->info.requests_failed++;
+    }
+    if ((st = results_append_requests(k->res, b->rows, b->nrows, err)) ||
+        (st = results_append_chunks(k->res, b->chunks, b->nchunks, err)))
+        return st;
+    k->chunks_written += b->nchunks;
+    for (size_t i = 0; i < b->nerrors; i++)
+        if ((st = results_append_error(k->res, b->errors[i].id, b->errors[i].message, err)))
+            return st;
+    return BENCH_OK;
+}
+
+/* Drain every worker into the sink. */
+static bench_status sink_drain(level_sink *k, worker **ws, int nw, bench_err *err)
 {
     bench_status st = BENCH_OK;
-    size_t nrows = 0, nchunks = 0, nerrs = 0;
     for (int i = 0; i < nw; i++) {
-        size_t a, b, c;
-        worker_rows(ws[i], &a);
-        worker_chunks(ws[i], &b);
-        worker_errors(ws[i], &c);
-        nrows += a;
-        nchunks += b;
-        nerrs += c;
+        worker_batch b;
+        worker_drain(ws[i], &b);
+        if (!st)
+            st = sink_batch(k, &b, err);
+        worker_batch_free(&b);
     }
-    const req_record **order = malloc((nrows + 1) * sizeof *order);
-    const worker_error **eorder = malloc((nerrs + 1) * sizeof *eorder);
-    req_record *rows = malloc((nrows + 1) * sizeof *rows);
-    chunk_record *chunks = malloc((nchunks + 1) * sizeof *chunks);
-    if (!order || !eorder || !rows || !chunks) {
-        st = bench_fail(err, BENCH_ENOMEM, "out of memory merging level c%d", level);
-        goto out;
-    }
-    size_t k = 0, ke = 0;
-    for (int i = 0; i < nw; i++) {
-        size_t n;
-        const req_record *r = worker_rows(ws[i], &n);
-        for (size_t j = 0; j < n; j++)
-            order[k++] = &r[j];
-        const worker_error *e = worker_errors(ws[i], &n);
-        for (size_t j = 0; j < n; j++)
-            eorder[ke++] = &e[j];
-    }
-    qsort(order, nrows, sizeof *order, cmp_row_id);
-    qsort(eorder, nerrs, sizeof *eorder, cmp_err_id);
-    size_t off = 0;
-    int64_t t_start = INT64_MAX, t_end = 0;
-    memset(info, 0, sizeof *info);
-    info->concurrency = level;
-    for (size_t i = 0; i < nrows; i++) {
-        const req_record *r = order[i];
-        size_t wn;
-        const chunk_record *src = worker_chunks(ws[r->worker], &wn) + r->chunk_offset;
-        rows[i] = *r;
-        rows[i].chunk_offset = off;
-        memcpy(chunks + off, src, r->chunk_count * sizeof *chunks);
-        off += r->chunk_count;
-        if (r->t_sched_ns >= 0 && r->t_sched_ns < t_start)
-            t_start = r->t_sched_ns;
-        if (r->t_end_ns > t_end)
-            t_end = r->t_end_ns;
-        if (r->warmup)
-            info->requests_warmup++;
-        else if (req_class_is_success(r->status))
-            info->requests_ok++;
-        else
-            info->requests_failed++;
-    }
-    info->t_start_ns = t_start == INT64_MAX ? 0 : t_start;
-    info->t_end_ns = t_end;
-    if ((st = results_append_requests(res, rows, nrows, err)) ||
-        (st = results_append_chunks(res, chunks, nchunks, err)))
-        goto out;
-    for (size_t i = 0; i < nerrs; i++)
-        if ((st = results_append_error(res, eorder[i]->id, eorder[i]->message, err)))
-            goto out;
-    st = metrics_level(rows, nrows, chunks, nchunks, level, lm, err);
-out:
-    free(order);
-    free(eorder);
-    free(rows);
-    free(chunks);
     return st;
 }
 
-/* Run one concurrency level: split its requests and in-flight slots over the
- * worker threads, start them, show progress, join, merge, write. */
+/* Run one concurrency level: split its in-flight slots over the worker
+ * threads, start them, and while they run show progress and move what they
+ * recorded to the results file about once a second, so memory does not grow
+ * with the level's length. */
 static bench_status run_level(const level_ctx *lc, int level, results *res, level_metrics *lm,
                               bench_err *err)
 {
@@ -211,9 +179,11 @@ static bench_status run_level(const level_ctx *lc, int level, results *res, leve
         return bench_fail(err, BENCH_ENOMEM, "out of memory");
     uint64_t total = (uint64_t)cfg->requests + (uint64_t)cfg->warmup;
     _Atomic uint64_t next_id = 0;
-    results_level_info info;
+    level_sink sink = {.res = res, .t_start = INT64_MAX};
+    sink.info.concurrency = level;
 
-    if ((st = results_level_begin(res, level, err)))
+    if ((st = metrics_acc_create(level, &sink.acc, err)) ||
+        (st = results_level_begin(res, level, err)))
         goto out;
     for (int i = 0; i < nw; i++) {
         /* Worker i keeps `slots` streams busy; all take request ids from
@@ -243,7 +213,7 @@ static bench_status run_level(const level_ctx *lc, int level, results *res, leve
             goto out;
 
     int64_t t_begin = clock_now_ns();
-    for (;;) {
+    for (unsigned tick = 1;; tick++) {
         int all = 1;
         uint64_t done = 0, tokens = 0;
         for (int i = 0; i < nw; i++) {
@@ -255,6 +225,11 @@ static bench_status run_level(const level_ctx *lc, int level, results *res, leve
             print_progress(level, done, total, tokens, (double)(clock_now_ns() - t_begin) / 1e9);
         if (all)
             break;
+        if (tick % 10 == 0 && (st = sink_drain(&sink, ws, nw, err))) {
+            /* The file cannot take more: stop measuring what cannot be kept. */
+            atomic_store(&g_stop, WORKER_STOP_NOW);
+            break;
+        }
         struct timespec ts = {0, 100 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
@@ -262,25 +237,30 @@ static bench_status run_level(const level_ctx *lc, int level, results *res, leve
         fputc('\n', stderr);
     for (int i = 0; i < nw; i++) {
         bench_err werr;
-        bench_status ws_st = worker_join(ws[i], &werr);
-        if (ws_st && !st) {
-            st = ws_st;
+        bench_status wst = worker_join(ws[i], &werr);
+        if (wst && !st) {
+            st = wst;
             *err = werr;
         }
     }
     /* Even after a worker failure, what the others measured is kept. */
-    bench_status mst = merge_and_write(ws, nw, level, res, lm, &info, st ? NULL : err);
+    bench_status dst = sink_drain(&sink, ws, nw, st ? NULL : err);
     if (!st)
-        st = mst;
-    if (mst == BENCH_OK) {
-        bench_status est = results_level_end(res, &info, st ? NULL : err);
+        st = dst;
+    if (dst == BENCH_OK) {
+        sink.info.t_start_ns = sink.t_start == INT64_MAX ? 0 : sink.t_start;
+        bench_status est = results_level_end(res, &sink.info, st ? NULL : err);
         if (!st)
             st = est;
+        bench_status mst = metrics_acc_finish(sink.acc, lm, st ? NULL : err);
+        if (!st)
+            st = mst;
     }
 out:
     for (int i = 0; i < nw; i++)
         worker_destroy(ws[i]);
     free(ws);
+    metrics_acc_destroy(sink.acc);
     return st;
 }
 

@@ -1,7 +1,7 @@
 /* run.h - a whole `bench run`: resolve the model and endpoint, start the
  * embedded simulated endpoint when no endpoint was given, run each
- * concurrency level with its worker threads, merge their tables after join,
- * write them to the results file level by level, and summarise. */
+ * concurrency level with its worker threads, move what they record to the
+ * results file while the level runs, and summarise. */
 #ifndef BENCH_RUN_H
 #define BENCH_RUN_H
 

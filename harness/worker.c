@@ -56,6 +56,9 @@ struct worker {
     CURLM *multi;
     slot *slots;
     int exhausted; /* the level's requests are all taken */
+    /* The tables below are filled by the worker and emptied by
+     * worker_drain, under `lock`. */
+    pthread_mutex_t lock;
     req_record *rows;
     size_t nrows, caprows;
     chunk_record *chunks;
@@ -406,22 +409,26 @@ static bench_status slot_finish(worker *w, slot *s, int res_or_abort, bench_err 
     }
     r->status = s->fail_class;
     r->chunk_count = (uint32_t)s->nch;
-    r->chunk_offset = w->nchunks;
 
+    int failed = !req_class_is_success(s->fail_class);
+    pthread_mutex_lock(&w->lock);
+    r->chunk_offset = w->nchunks;
     if (grow((void **)&w->rows, &w->caprows, w->nrows + 1, sizeof *w->rows) ||
-        grow((void **)&w->chunks, &w->capchunks, w->nchunks + s->nch, sizeof *w->chunks))
+        grow((void **)&w->chunks, &w->capchunks, w->nchunks + s->nch, sizeof *w->chunks) ||
+        (failed && grow((void **)&w->errors, &w->caperrors, w->nerrors + 1, sizeof *w->errors))) {
+        pthread_mutex_unlock(&w->lock);
         return bench_fail(err, BENCH_ENOMEM, "worker %u: out of memory recording results",
                           w->a.index);
+    }
     memcpy(w->chunks + w->nchunks, s->ch, s->nch * sizeof *s->ch);
     w->nchunks += s->nch;
     w->rows[w->nrows++] = *r;
-    if (!req_class_is_success(s->fail_class)) {
-        if (grow((void **)&w->errors, &w->caperrors, w->nerrors + 1, sizeof *w->errors))
-            return bench_fail(err, BENCH_ENOMEM, "worker %u: out of memory", w->a.index);
+    if (failed) {
         worker_error *e = &w->errors[w->nerrors++];
         e->id = r->id;
         snprintf(e->message, sizeof e->message, "%s", s->fail_msg);
     }
+    pthread_mutex_unlock(&w->lock);
     atomic_store_explicit(&w->done, atomic_load_explicit(&w->done, memory_order_relaxed) + 1,
                           memory_order_relaxed);
     return BENCH_OK;
@@ -535,6 +542,7 @@ bench_status worker_create(const worker_args *a, worker **out, bench_err *err)
     if (!w)
         return bench_fail(err, BENCH_ENOMEM, "out of memory");
     w->a = *a;
+    pthread_mutex_init(&w->lock, NULL);
     w->multi = curl_multi_init();
     w->slots = calloc((size_t)a->slots, sizeof *w->slots);
     if (!w->multi || !w->slots) {
@@ -589,22 +597,23 @@ uint64_t worker_progress_tokens(const worker *w)
     return atomic_load_explicit(&w->tokens, memory_order_relaxed);
 }
 
-const req_record *worker_rows(const worker *w, size_t *n)
+void worker_drain(worker *w, worker_batch *b)
 {
-    *n = w->nrows;
-    return w->rows;
+    pthread_mutex_lock(&w->lock);
+    *b = (worker_batch){w->rows, w->nrows, w->chunks, w->nchunks, w->errors, w->nerrors};
+    w->rows = NULL;
+    w->chunks = NULL;
+    w->errors = NULL;
+    w->nrows = w->caprows = w->nchunks = w->capchunks = w->nerrors = w->caperrors = 0;
+    pthread_mutex_unlock(&w->lock);
 }
 
-const chunk_record *worker_chunks(const worker *w, size_t *n)
+void worker_batch_free(worker_batch *b)
 {
-    *n = w->nchunks;
-    return w->chunks;
-}
-
-const worker_error *worker_errors(const worker *w, size_t *n)
-{
-    *n = w->nerrors;
-    return w->errors;
+    free(b->rows);
+    free(b->chunks);
+    free(b->errors);
+    memset(b, 0, sizeof *b);
 }
 
 void worker_destroy(worker *w)
@@ -626,5 +635,6 @@ void worker_destroy(worker *w)
     free(w->rows);
     free(w->chunks);
     free(w->errors);
+    pthread_mutex_destroy(&w->lock);
     free(w);
 }

@@ -9,7 +9,7 @@
  * until the level's requests are all taken, so exactly `level` requests are
  * in flight across the workers until the end of the level.
  * Timestamps are CLOCK_MONOTONIC, taken as bytes arrive, before parsing.
- * The run merges the tables of all workers after joining them. */
+ * The run drains the workers' tables (worker_drain) while they run. */
 #ifndef BENCH_WORKER_H
 #define BENCH_WORKER_H
 
@@ -66,12 +66,22 @@ uint64_t worker_progress_tokens(const worker *w);
 /* 1 once the thread has finished its share (or failed). */
 int worker_finished(const worker *w);
 
-/* Tables, valid after worker_join until worker_destroy (borrowed).
- * Rows are in completion order; each row's chunks are contiguous in the
- * worker's chunk table, starting at its chunk_offset. */
-const req_record *worker_rows(const worker *w, size_t *n);
-const chunk_record *worker_chunks(const worker *w, size_t *n);
-const worker_error *worker_errors(const worker *w, size_t *n);
+/* What a worker recorded since the last drain. */
+typedef struct {
+    req_record *rows; /* in completion order */
+    size_t nrows;
+    chunk_record *chunks; /* each row's chunks contiguous; chunk_offset indexes this array */
+    size_t nchunks;
+    worker_error *errors;
+    size_t nerrors;
+} worker_batch;
+
+/* Move everything recorded so far into *b, leaving the worker's tables
+ * empty. Safe while the worker runs (a lock taken once per completed
+ * request on the worker's side, once per drain here). The arrays become the
+ * caller's: release them with worker_batch_free. */
+void worker_drain(worker *w, worker_batch *b);
+void worker_batch_free(worker_batch *b);
 
 void worker_destroy(worker *w);
 
