@@ -58,7 +58,8 @@ static const char run_usage[] =
     "  --help, --version\n"
     "\n"
     "Exit status: 0 run completed (some requests may have failed: see the summary),\n"
-    "1 run failed, 2 bad flags or input, 130/143 interrupted (results kept).\n";
+    "1 run failed or every measured request failed, 2 bad flags or input,\n"
+    "130/143 interrupted by SIGINT/SIGTERM (what was measured is kept).\n";
 
 enum {
     OPT_MODEL = 256,
