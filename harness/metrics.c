@@ -27,23 +27,94 @@ static int samples_push(samples *s, const void *x)
 
 struct metrics_acc {
     level_metrics m; /* counters and sums; distributions filled at finish */
+    metrics_opts opts;
     int64_t w_start, w_end;
-    samples ttft, tpot, e2e; /* double, ms */
-    samples itl;             /* float, ms: one per inter-chunk gap */
+    samples ttft, tpot, e2e, queue; /* double, ms */
+    samples itl, itl_token;         /* float, ms */
 };
 
-bench_status metrics_acc_create(int concurrency, metrics_acc **out, bench_err *err)
+void metrics_opts_default(metrics_opts *o)
+{
+    o->slo.ttft_ms = o->slo.tpot_ms = o->slo.e2e_ms = NAN;
+    o->window_lo_ns = INT64_MIN;
+    o->window_hi_ns = INT64_MAX;
+}
+
+bench_status metrics_parse_slo(const char *spec, metrics_slo *slo, bench_err *err)
+{
+    char buf[256];
+    if (strlen(spec) >= sizeof buf)
+        return bench_fail(err, BENCH_EUSAGE, "--slo: value too long");
+    strcpy(buf, spec);
+    slo->ttft_ms = slo->tpot_ms = slo->e2e_ms = NAN;
+    char *save = NULL;
+    int any = 0;
+    for (char *it = strtok_r(buf, ",", &save); it; it = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(it, '=');
+        if (!eq)
+            return bench_fail(err, BENCH_EUSAGE,
+                              "--slo: '%s' should be METRIC=LIMIT (metrics: ttft, tpot, e2e)", it);
+        *eq = '\0';
+        double *dst = strcmp(it, "ttft") == 0   ? &slo->ttft_ms
+                      : strcmp(it, "tpot") == 0 ? &slo->tpot_ms
+                      : strcmp(it, "e2e") == 0  ? &slo->e2e_ms
+                                                : NULL;
+        if (!dst)
+            return bench_fail(err, BENCH_EUSAGE,
+                              "--slo: unknown metric '%s' (metrics: ttft, tpot, e2e)", it);
+        char *end;
+        double v = strtod(eq + 1, &end);
+        if (end == eq + 1 || !(v > 0) || !isfinite(v))
+            return bench_fail(err, BENCH_EUSAGE, "--slo: %s limit '%s' is not a positive duration",
+                              it, eq + 1);
+        if (strcmp(end, "ms") == 0)
+            ;
+        else if (strcmp(end, "s") == 0)
+            v *= 1000;
+        else if (strcmp(end, "m") == 0)
+            v *= 60000;
+        else
+            return bench_fail(err, BENCH_EUSAGE, "--slo: %s limit '%s' needs a unit (ms, s, m)",
+                              it, eq + 1);
+        *dst = v;
+        any = 1;
+    }
+    if (!any)
+        return bench_fail(err, BENCH_EUSAGE, "--slo: empty (e.g. ttft=100ms,tpot=50ms,e2e=5s)");
+    return BENCH_OK;
+}
+
+bench_status metrics_acc_create(int concurrency, const metrics_opts *opts, metrics_acc **out,
+                                bench_err *err)
 {
     metrics_acc *a = calloc(1, sizeof *a);
     if (!a)
         return bench_fail(err, BENCH_ENOMEM, "out of memory");
     a->m.concurrency = concurrency;
+    if (opts)
+        a->opts = *opts;
+    else
+        metrics_opts_default(&a->opts);
+    const metrics_slo *slo = &a->opts.slo;
+    a->m.has_slo = !isnan(slo->ttft_ms) || !isnan(slo->tpot_ms) || !isnan(slo->e2e_ms);
     a->w_start = INT64_MAX;
     a->w_end = INT64_MIN;
-    a->ttft.elem = a->tpot.elem = a->e2e.elem = sizeof(double);
-    a->itl.elem = sizeof(float);
+    a->ttft.elem = a->tpot.elem = a->e2e.elem = a->queue.elem = sizeof(double);
+    a->itl.elem = a->itl_token.elem = sizeof(float);
     *out = a;
     return BENCH_OK;
+}
+
+const double *metrics_acc_ttft(const metrics_acc *a, size_t *n)
+{
+    *n = a->ttft.n;
+    return a->ttft.v;
+}
+
+const float *metrics_acc_itl(const metrics_acc *a, size_t *n)
+{
+    *n = a->itl.n;
+    return a->itl.v;
 }
 
 void metrics_acc_destroy(metrics_acc *a)
@@ -54,6 +125,8 @@ void metrics_acc_destroy(metrics_acc *a)
     free(a->tpot.v);
     free(a->e2e.v);
     free(a->itl.v);
+    free(a->queue.v);
+    free(a->itl_token.v);
     free(a);
 }
 
@@ -76,10 +149,19 @@ bench_status metrics_acc_add(metrics_acc *a, const req_record *rows, size_t n,
             m->n_warmup++;
             continue;
         }
+        int64_t t_begin = r->t_send_ns >= 0 ? r->t_send_ns : r->t_sched_ns;
+        if (t_begin < a->opts.window_lo_ns || r->t_end_ns > a->opts.window_hi_ns) {
+            m->n_excluded_window++;
+            continue;
+        }
         m->n_measured++;
         if (r->status >= 0 && r->status < REQ_CLASS_COUNT)
             m->by_class[r->status]++;
-        int64_t t_begin = r->t_send_ns >= 0 ? r->t_send_ns : r->t_sched_ns;
+        if (r->t_send_ns >= 0 && r->t_sched_ns >= 0) {
+            double q = (double)(r->t_send_ns - r->t_sched_ns) / 1e6;
+            if (samples_push(&a->queue, &q))
+                goto oom;
+        }
         if (t_begin >= 0 && t_begin < a->w_start)
             a->w_start = t_begin;
         if (r->t_end_ns > a->w_end)
@@ -98,23 +180,38 @@ bench_status metrics_acc_add(metrics_acc *a, const req_record *rows, size_t n,
         m->output_tokens += out_tok;
         if (r->prompt_tokens >= 0)
             m->prompt_tokens += r->prompt_tokens;
+        if (out_tok != (double)r->chunk_count)
+            m->chunks_ne_tokens = 1;
+        double ttft = NAN, tpot = NAN, e2e = NAN;
         if (r->t_first_token_ns >= 0 && r->t_send_ns >= 0) {
-            double ttft = (double)(r->t_first_token_ns - r->t_send_ns) / 1e6;
-            double e2e = (double)(r->t_last_token_ns - r->t_send_ns) / 1e6;
+            ttft = (double)(r->t_first_token_ns - r->t_send_ns) / 1e6;
+            e2e = (double)(r->t_last_token_ns - r->t_send_ns) / 1e6;
             if (samples_push(&a->ttft, &ttft) || samples_push(&a->e2e, &e2e))
                 goto oom;
             if (out_tok >= 2) {
-                double tpot =
-                    (double)(r->t_last_token_ns - r->t_first_token_ns) / 1e6 / (out_tok - 1);
+                tpot = (double)(r->t_last_token_ns - r->t_first_token_ns) / 1e6 / (out_tok - 1);
                 if (samples_push(&a->tpot, &tpot))
                     goto oom;
             }
         }
+        /* Good: within every limit set; a metric that could not be measured
+         * (no first token, fewer than 2 tokens for TPOT) cannot meet one. */
+        const metrics_slo *slo = &a->opts.slo;
+        if (m->has_slo && (isnan(slo->ttft_ms) || ttft <= slo->ttft_ms) &&
+            (isnan(slo->tpot_ms) || tpot <= slo->tpot_ms) &&
+            (isnan(slo->e2e_ms) || e2e <= slo->e2e_ms))
+            m->n_good++;
         const chunk_record *c = chunks + r->chunk_offset;
         for (uint32_t j = 1; j < r->chunk_count; j++) {
-            float gap = (float)((double)(c[j].t_ns - c[j - 1].t_ns) / 1e6);
-            if (samples_push(&a->itl, &gap))
+            double gap = (double)(c[j].t_ns - c[j - 1].t_ns) / 1e6;
+            float g = (float)gap;
+            if (samples_push(&a->itl, &g))
                 goto oom;
+            uint32_t k = c[j].tokens ? c[j].tokens : 1;
+            float per = (float)(gap / k);
+            for (uint32_t t = 0; t < k; t++)
+                if (samples_push(&a->itl_token, &per))
+                    goto oom;
         }
     }
     return BENCH_OK;
@@ -126,8 +223,10 @@ bench_status metrics_acc_finish(metrics_acc *a, level_metrics *out, bench_err *e
 {
     bench_status st = BENCH_OK;
     level_metrics *m = &a->m;
-    double *itl = malloc((a->itl.n + 1) * sizeof *itl);
-    double *tmp = malloc((a->ttft.n + 1) * sizeof *tmp);
+    size_t nf = a->itl.n > a->itl_token.n ? a->itl.n : a->itl_token.n;
+    size_t nd = a->ttft.n > a->queue.n ? a->ttft.n : a->queue.n;
+    double *itl = malloc((nf + 1) * sizeof *itl);
+    double *tmp = malloc((nd + 1) * sizeof *tmp);
     if (!itl || !tmp) {
         st = bench_fail(err, BENCH_ENOMEM, "out of memory computing level metrics");
         goto out;
@@ -137,23 +236,30 @@ bench_status metrics_acc_finish(metrics_acc *a, level_metrics *out, bench_err *e
         m->output_tps = m->output_tokens / m->duration_s;
         m->total_tps = (m->output_tokens + m->prompt_tokens) / m->duration_s;
         m->req_per_s = (double)m->n_ok / m->duration_s;
+        m->good_req_per_s = m->has_slo ? (double)m->n_good / m->duration_s : NAN;
     } else {
         m->duration_s = 0;
-        m->output_tps = m->total_tps = m->req_per_s = NAN;
+        m->output_tps = m->total_tps = m->req_per_s = m->good_req_per_s = NAN;
     }
+    m->good_fraction =
+        m->has_slo && m->n_measured ? (double)m->n_good / (double)m->n_measured : NAN;
     m->error_rate = m->n_measured ? (double)m->n_failed / (double)m->n_measured : NAN;
     /* stats_dist_compute sorts in place: summarise copies so that the
      * accumulator stays valid for further batches. */
-    const samples *src[3] = {&a->ttft, &a->tpot, &a->e2e};
-    stats_dist *dst[3] = {&m->ttft_ms, &m->tpot_ms, &m->e2e_ms};
-    for (int k = 0; k < 3; k++) {
+    const samples *src[4] = {&a->ttft, &a->tpot, &a->e2e, &a->queue};
+    stats_dist *dst[4] = {&m->ttft_ms, &m->tpot_ms, &m->e2e_ms, &m->queue_ms};
+    for (int k = 0; k < 4; k++) {
         memcpy(tmp, src[k]->v ? src[k]->v : tmp, src[k]->n * sizeof(double));
         stats_dist_compute(tmp, src[k]->n, dst[k]);
     }
-    const float *g = a->itl.v;
-    for (size_t i = 0; i < a->itl.n; i++)
-        itl[i] = g[i];
-    stats_dist_compute(itl, a->itl.n, &m->itl_ms);
+    const samples *fsrc[2] = {&a->itl, &a->itl_token};
+    stats_dist *fdst[2] = {&m->itl_ms, &m->itl_token_ms};
+    for (int k = 0; k < 2; k++) {
+        const float *g = fsrc[k]->v;
+        for (size_t i = 0; i < fsrc[k]->n; i++)
+            itl[i] = g[i];
+        stats_dist_compute(itl, fsrc[k]->n, fdst[k]);
+    }
     *out = *m;
 out:
     free(itl);
@@ -165,7 +271,7 @@ bench_status metrics_level(const req_record *rows, size_t n, const chunk_record 
                            size_t nchunks, int concurrency, level_metrics *out, bench_err *err)
 {
     metrics_acc *a = NULL;
-    bench_status st = metrics_acc_create(concurrency, &a, err);
+    bench_status st = metrics_acc_create(concurrency, NULL, &a, err);
     if (st)
         return st;
     memset(out, 0, sizeof *out);

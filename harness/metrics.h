@@ -24,6 +24,25 @@
 #include "stats.h"
 #include "status.h"
 
+/* Service-level objectives for goodput; NAN = no limit on that metric. */
+typedef struct {
+    double ttft_ms, tpot_ms, e2e_ms;
+} metrics_slo;
+
+typedef struct {
+    metrics_slo slo;  /* goodput is computed when any limit is set */
+    /* Steady-state window: only measured requests sent at or after lo and
+     * ended at or before hi count; the others are counted as excluded.
+     * INT64_MIN / INT64_MAX for no window. */
+    int64_t window_lo_ns, window_hi_ns;
+} metrics_opts;
+
+/* No SLO, no window. */
+void metrics_opts_default(metrics_opts *o);
+
+/* Parse "ttft=100ms,tpot=50ms,e2e=5s" (any subset; units ms, s, m). */
+bench_status metrics_parse_slo(const char *spec, metrics_slo *slo, bench_err *err);
+
 typedef struct {
     int concurrency;
     uint64_t n_rows;     /* all rows, warm-up included */
@@ -43,6 +62,14 @@ typedef struct {
     double req_per_s;                   /* successes / window */
     double error_rate;                  /* failed / measured */
     stats_dist ttft_ms, tpot_ms, itl_ms, e2e_ms;
+    stats_dist itl_token_ms;    /* per token: a k-token chunk gives k gaps of gap/k */
+    stats_dist queue_ms;        /* schedule lag: t_send - t_sched */
+    uint64_t n_excluded_window; /* measured requests outside the steady-state window */
+    int chunks_ne_tokens;       /* successes' output tokens != their content chunks */
+    int has_slo;
+    uint64_t n_good;            /* successes meeting every SLO limit */
+    double good_req_per_s;      /* n_good / window */
+    double good_fraction;       /* n_good / measured (failures are never good) */
 } level_metrics;
 
 /* An accumulator for one level, fed in batches as rows are recorded or read,
@@ -51,8 +78,15 @@ typedef struct {
  * float per inter-chunk gap: exact percentiles need every sample. */
 typedef struct metrics_acc metrics_acc;
 
-/* *out is owned by the caller; free with metrics_acc_destroy. */
-bench_status metrics_acc_create(int concurrency, metrics_acc **out, bench_err *err);
+/* opts may be NULL (no SLO, no window); it is copied. *out is owned by the
+ * caller; free with metrics_acc_destroy. */
+bench_status metrics_acc_create(int concurrency, const metrics_opts *opts, metrics_acc **out,
+                                bench_err *err);
+
+/* Samples kept so far (borrowed, unsorted, valid until the next add or
+ * destroy): TTFT in ms per successful request, per-chunk ITL in ms. */
+const double *metrics_acc_ttft(const metrics_acc *a, size_t *n);
+const float *metrics_acc_itl(const metrics_acc *a, size_t *n);
 
 /* Add a batch. rows and chunks are borrowed for the call; each row's
  * chunk_offset/chunk_count index into this batch's chunks. BENCH_EINPUT when

@@ -182,7 +182,7 @@ static bench_status run_level(const level_ctx *lc, int level, results *res, leve
     level_sink sink = {.res = res, .t_start = INT64_MAX};
     sink.info.concurrency = level;
 
-    if ((st = metrics_acc_create(level, &sink.acc, err)) ||
+    if ((st = metrics_acc_create(level, NULL, &sink.acc, err)) ||
         (st = results_level_begin(res, level, err)))
         goto out;
     for (int i = 0; i < nw; i++) {

@@ -134,10 +134,79 @@ static void test_level_metrics(void)
     CU_ASSERT_EQUAL(metrics_level(r, 4, c, 7, 2, &m, &e), BENCH_EINPUT);
 }
 
+/* ITL per token, goodput under an SLO, schedule lag and the steady-state
+ * window, hand-computed. */
+static void test_level_metrics_extended(void)
+{
+    req_record r[3];
+    chunk_record c[5];
+    memset(r, 0, sizeof r);
+    /* request 0: sched 0, send 1 ms, chunks at 11, 13 (2 tokens), 17: usage 4 */
+    r[0] = (req_record){.id = 0, .status = REQ_OK, .t_sched_ns = 0, .t_send_ns = 1 * MS,
+                        .t_first_token_ns = 11 * MS, .t_last_token_ns = 17 * MS,
+                        .t_end_ns = 18 * MS, .output_tokens = 4, .prompt_tokens = 5,
+                        .chunk_offset = 0, .chunk_count = 3};
+    c[0] = (chunk_record){0, 11 * MS, 5, 1};
+    c[1] = (chunk_record){0, 13 * MS, 5, 2};
+    c[2] = (chunk_record){0, 17 * MS, 5, 1};
+    /* request 1: TTFT 50 ms, misses a 40 ms TTFT SLO */
+    r[1] = (req_record){.id = 1, .status = REQ_OK, .t_sched_ns = 2 * MS, .t_send_ns = 2 * MS,
+                        .t_first_token_ns = 52 * MS, .t_last_token_ns = 54 * MS,
+                        .t_end_ns = 55 * MS, .output_tokens = 2, .prompt_tokens = 5,
+                        .chunk_offset = 3, .chunk_count = 2};
+    c[3] = (chunk_record){1, 52 * MS, 5, 1};
+    c[4] = (chunk_record){1, 54 * MS, 5, 1};
+    /* request 2: ends after the window: excluded */
+    r[2] = (req_record){.id = 2, .status = REQ_HTTP_ERROR, .t_sched_ns = 3 * MS,
+                        .t_send_ns = 3 * MS, .t_first_token_ns = -1, .t_last_token_ns = -1,
+                        .t_end_ns = 900 * MS, .output_tokens = -1, .chunk_offset = 5};
+    metrics_opts o;
+    metrics_opts_default(&o);
+    bench_err e;
+    CU_ASSERT_EQUAL_FATAL(metrics_parse_slo("ttft=40ms,tpot=0.01s", &o.slo, &e), BENCH_OK);
+    CU_ASSERT_DOUBLE_EQUAL(o.slo.ttft_ms, 40, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(o.slo.tpot_ms, 10, 1e-12);
+    CU_ASSERT(isnan(o.slo.e2e_ms));
+    o.window_lo_ns = 0;
+    o.window_hi_ns = 100 * MS;
+    metrics_acc *a;
+    CU_ASSERT_EQUAL_FATAL(metrics_acc_create(4, &o, &a, &e), BENCH_OK);
+    CU_ASSERT_EQUAL(metrics_acc_add(a, r, 3, c, 5, &e), BENCH_OK);
+    level_metrics m;
+    CU_ASSERT_EQUAL_FATAL(metrics_acc_finish(a, &m, &e), BENCH_OK);
+    metrics_acc_destroy(a);
+    CU_ASSERT_EQUAL(m.n_excluded_window, 1);
+    CU_ASSERT_EQUAL(m.n_measured, 2);
+    CU_ASSERT_EQUAL(m.n_failed, 0);
+    /* per chunk gaps: 2, 4, 2 ms; per token: 1, 1 (2-token chunk), 4, 2 */
+    CU_ASSERT_EQUAL(m.itl_ms.n, 3);
+    CU_ASSERT_EQUAL(m.itl_token_ms.n, 4);
+    CU_ASSERT_DOUBLE_EQUAL(m.itl_token_ms.min, 1, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(m.itl_token_ms.p50, 1.5, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(m.itl_token_ms.max, 4, 1e-6);
+    /* request 0 sent 3 chunks for 4 tokens */
+    CU_ASSERT(m.chunks_ne_tokens);
+    /* schedule lag 1 ms and 0 ms */
+    CU_ASSERT_DOUBLE_EQUAL(m.queue_ms.max, 1, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(m.queue_ms.min, 0, 1e-9);
+    /* goodput: request 0 TTFT 10 ms, TPOT 2 ms: good; request 1 TTFT 50: not */
+    CU_ASSERT(m.has_slo);
+    CU_ASSERT_EQUAL(m.n_good, 1);
+    CU_ASSERT_DOUBLE_EQUAL(m.good_fraction, 0.5, 1e-12);
+    /* window: sends 1..2 ms to ends ..55 ms = 54 ms */
+    CU_ASSERT_DOUBLE_EQUAL(m.good_req_per_s, 1 / 0.054, 1e-9);
+
+    CU_ASSERT_EQUAL(metrics_parse_slo("ttft=100", &o.slo, &e), BENCH_EUSAGE);
+    CU_ASSERT_EQUAL(metrics_parse_slo("latency=1s", &o.slo, &e), BENCH_EUSAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "latency"));
+    CU_ASSERT_EQUAL(metrics_parse_slo("e2e=-1s", &o.slo, &e), BENCH_EUSAGE);
+}
+
 static CU_TestInfo tests[] = {
     {"percentiles, hand-computed (numpy linear)", test_percentile_hand_computed},
     {"distribution summary", test_dist},
     {"level metrics definitions", test_level_metrics},
+    {"ITL per token, goodput, lag, window", test_level_metrics_extended},
     CU_TEST_INFO_NULL,
 };
 
