@@ -7,13 +7,17 @@
 #include <string.h>
 
 #include "config.h"
+#include "report.h"
 #include "run.h"
 #include "sim.h"
+#include "suite.h"
 #include "summary.h"
 #include "version.h"
 
 static const char run_usage[] =
     "usage: bench [run] [options]\n"
+    "       bench report [FILES.h5 | DIR ...] [options]   (bench report --help)\n"
+    "       bench suite FILE.json [options]   (bench suite --help)\n"
     "       bench serve --simulate MODEL [options]   (bench serve --help)\n"
     "\n"
     "Measure an OpenAI-compatible endpoint under a closed-loop concurrency sweep,\n"
@@ -49,6 +53,8 @@ static const char run_usage[] =
     "  --json                print the summary as one JSON object on stdout (table on stderr)\n"
     "  --progress            progress line on stderr even when it is not a terminal\n"
     "  --no-progress         never show the progress line\n"
+    "  --no-report           do not write the report (by default the run ends by writing\n"
+    "                        <results file minus .h5>-report/ as bench report would)\n"
     "  --catalog FILE        model catalog (default suites/models.json)\n"
     "Embedded simulated endpoint (only without --endpoint):\n"
     "  --sim-slowdown F      multiply every simulated latency by F (default 1)\n"
@@ -86,6 +92,7 @@ enum {
     OPT_SIM_SLOW,
     OPT_SIM_FAULTS,
     OPT_SIM_LOG,
+    OPT_NO_REPORT,
     OPT_HELP,
     OPT_VERSION,
 };
@@ -115,6 +122,7 @@ static const struct option run_opts[] = {
     {"sim-slowdown", required_argument, NULL, OPT_SIM_SLOW},
     {"sim-faults", required_argument, NULL, OPT_SIM_FAULTS},
     {"sim-log-sends", required_argument, NULL, OPT_SIM_LOG},
+    {"no-report", no_argument, NULL, OPT_NO_REPORT},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -237,6 +245,9 @@ static bench_status parse_run(int argc, char **argv, run_config *cfg, int *exit_
         case OPT_SIM_LOG:
             st = set_str(&cfg->sim_log_sends, a, "--sim-log-sends", err);
             break;
+        case OPT_NO_REPORT:
+            cfg->no_report = 1;
+            break;
         case OPT_HELP:
             fputs(run_usage, stdout);
             *exit_now = 1;
@@ -301,6 +312,27 @@ static int cmd_run(int argc, char **argv)
             }
         }
     }
+    /* The report of what was just measured, interrupted runs included. */
+    if (!cfg.no_report && sum->n_levels && (st == BENCH_OK || st == BENCH_EINTR)) {
+        char dir[1100];
+        size_t n = strlen(sum->results_path);
+        if (n > 3 && strcmp(sum->results_path + n - 3, ".h5") == 0)
+            n -= 3;
+        snprintf(dir, sizeof dir, "%.*s-report", (int)n, sum->results_path);
+        report_opts ro;
+        report_opts_default(&ro);
+        ro.outdir = dir;
+        ro.catalog_path = cfg.catalog_path;
+        const char *in[] = {sum->results_path};
+        bench_err rerr;
+        bench_status rs = report_write(in, 1, &ro, NULL, &rerr);
+        if (rs) {
+            fprintf(stderr, "bench: the measurement is in %s, but its report failed: %s\n",
+                    sum->results_path, rerr.msg);
+            if (st == BENCH_OK)
+                code = 1;
+        }
+    }
     if (st == BENCH_OK) {
         uint64_t measured = 0, ok = 0;
         for (size_t i = 0; i < sum->n_levels; i++) {
@@ -336,12 +368,16 @@ int cli_main(int argc, char **argv)
     int code;
     if (sub && strcmp(sub, "run") == 0)
         code = cmd_run(argc - 1, argv + 1);
+    else if (sub && strcmp(sub, "report") == 0)
+        code = report_main(argc - 1, argv + 1);
+    else if (sub && strcmp(sub, "suite") == 0)
+        code = suite_main(argc - 1, argv + 1);
     else if (sub && (strcmp(sub, "help") == 0))
         code = (fputs(run_usage, stdout), 0);
     else if (sub && sub[0] != '-')
         code = (fprintf(stderr,
-                        "bench: unknown command '%s' (commands: run, serve; see bench "
-                        "--help)\n",
+                        "bench: unknown command '%s' (commands: run, report, suite, "
+                        "serve; see bench --help)\n",
                         sub),
                 2);
     else

@@ -39,9 +39,10 @@ typedef struct {
     int ignore_eos;     /* send ignore_eos: true */
     double temperature; /* < 0: not sent */
     /* output */
-    char *output; /* results file; NULL = results/<model>-<UTC>.h5 */
-    int json;     /* summary as JSON on stdout */
-    int progress; /* -1 never, 0 auto (stderr is a tty), 1 always */
+    char *output;  /* results file; NULL = results/<model>-<UTC>.h5 */
+    int json;      /* summary as JSON on stdout */
+    int progress;  /* -1 never, 0 auto (stderr is a tty), 1 always */
+    int no_report; /* skip the report the run ends with */
     config_timeouts timeout;
     char *catalog_path;
     /* embedded endpoint */

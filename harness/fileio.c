@@ -1,6 +1,7 @@
 #include "fileio.h"
 
 #include <errno.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,4 +109,37 @@ const char *file_in_root(const char *rel, char *buf, size_t bufsz)
     else
         snprintf(buf, bufsz, "%s", rel);
     return buf;
+}
+
+int file_mkdirs(const char *dir)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s", dir) >= (int)sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = tmp + 1;; p++) {
+        if (*p && *p != '/')
+            continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(tmp, 0777) && errno != EEXIST)
+            return -1;
+        if (!c)
+            return 0;
+        *p = '/';
+    }
+}
+
+int file_mkdirs_for(const char *file)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s", file) >= (int)sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    char *d = dirname(tmp);
+    if (strcmp(d, ".") == 0 || strcmp(d, "/") == 0)
+        return 0;
+    return file_mkdirs(d);
 }

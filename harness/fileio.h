@@ -18,4 +18,11 @@ const char *file_project_root(void);
 /* Resolve a path relative to the project root into buf. */
 const char *file_in_root(const char *rel, char *buf, size_t bufsz);
 
+/* Create directory dir and any missing parents (like mkdir -p). 0 on
+ * success, -1 with errno set otherwise. */
+int file_mkdirs(const char *dir);
+
+/* Create the missing parent directories of a file path. */
+int file_mkdirs_for(const char *file);
+
 #endif

@@ -74,8 +74,8 @@ bench_status metrics_parse_slo(const char *spec, metrics_slo *slo, bench_err *er
         else if (strcmp(end, "m") == 0)
             v *= 60000;
         else
-            return bench_fail(err, BENCH_EUSAGE, "--slo: %s limit '%s' needs a unit (ms, s, m)",
-                              it, eq + 1);
+            return bench_fail(err, BENCH_EUSAGE, "--slo: %s limit '%s' needs a unit (ms, s, m)", it,
+                              eq + 1);
         *dst = v;
         any = 1;
     }

@@ -30,7 +30,7 @@ typedef struct {
 } metrics_slo;
 
 typedef struct {
-    metrics_slo slo;  /* goodput is computed when any limit is set */
+    metrics_slo slo; /* goodput is computed when any limit is set */
     /* Steady-state window: only measured requests sent at or after lo and
      * ended at or before hi count; the others are counted as excluded.
      * INT64_MIN / INT64_MAX for no window. */
@@ -67,9 +67,9 @@ typedef struct {
     uint64_t n_excluded_window; /* measured requests outside the steady-state window */
     int chunks_ne_tokens;       /* successes' output tokens != their content chunks */
     int has_slo;
-    uint64_t n_good;            /* successes meeting every SLO limit */
-    double good_req_per_s;      /* n_good / window */
-    double good_fraction;       /* n_good / measured (failures are never good) */
+    uint64_t n_good;       /* successes meeting every SLO limit */
+    double good_req_per_s; /* n_good / window */
+    double good_fraction;  /* n_good / measured (failures are never good) */
 } level_metrics;
 
 /* An accumulator for one level, fed in batches as rows are recorded or read,

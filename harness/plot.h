@@ -24,13 +24,13 @@ typedef struct {
 } plot_series;
 
 typedef struct {
-    const char *name;     /* template plots/<name>.gp and output base name */
-    const char *title;    /* plot title */
-    const char *xlabel;   /* axis labels with units, e.g. "concurrency (requests in flight)" */
+    const char *name;   /* template plots/<name>.gp and output base name */
+    const char *title;  /* plot title */
+    const char *xlabel; /* axis labels with units, e.g. "concurrency (requests in flight)" */
     const char *ylabel;
     const plot_series *series;
     size_t n_series;
-    int logx, logy;       /* log scales */
+    int logx, logy; /* log scales */
 } plot_spec;
 
 /* Write <outdir>/<name>.dat and render <outdir>/<name>.png and .svg with

@@ -41,22 +41,6 @@ static void install_signals(struct sigaction *old_int, struct sigaction *old_ter
     sigaction(SIGTERM, &sa, old_term);
 }
 
-static int mkdir_p(const char *path)
-{
-    char tmp[1024];
-    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
-        return -1;
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0777) && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return 0;
-}
-
 static int n_cores(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -337,7 +321,7 @@ bench_status run_execute(const run_config *cfg, run_summary *sum, bench_err *err
     else
         snprintf(sum->results_path, sizeof sum->results_path, "results/%s-%s.h5", cfg->model,
                  compact);
-    if (mkdir_p(sum->results_path)) {
+    if (file_mkdirs_for(sum->results_path)) {
         st = bench_fail(err, BENCH_EIO, "%s: cannot create its directory: %s", sum->results_path,
                         strerror(errno));
         goto out;

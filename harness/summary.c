@@ -89,6 +89,44 @@ static void add_dist(cJSON *o, const char *k, const stats_dist *d)
     add_num(x, "max", d->max);
 }
 
+cJSON *summary_level_json(const level_metrics *m)
+{
+    cJSON *l = cJSON_CreateObject();
+    if (!l)
+        return NULL;
+    cJSON_AddNumberToObject(l, "concurrency", m->concurrency);
+    cJSON_AddNumberToObject(l, "requests_ok", (double)m->n_ok);
+    cJSON_AddNumberToObject(l, "requests_failed", (double)m->n_failed);
+    cJSON_AddNumberToObject(l, "requests_warmup", (double)m->n_warmup);
+    cJSON_AddNumberToObject(l, "requests_early_stop", (double)m->n_early_stop);
+    cJSON_AddNumberToObject(l, "requests_excluded_window", (double)m->n_excluded_window);
+    cJSON *bc = cJSON_AddObjectToObject(l, "by_class");
+    for (int c = 0; c < REQ_CLASS_COUNT; c++)
+        if (m->by_class[c])
+            cJSON_AddNumberToObject(bc, req_class_name(c), (double)m->by_class[c]);
+    add_dist(l, "ttft_ms", &m->ttft_ms);
+    add_dist(l, "tpot_ms", &m->tpot_ms);
+    add_dist(l, "itl_ms", &m->itl_ms);
+    add_dist(l, "itl_token_ms", &m->itl_token_ms);
+    add_dist(l, "e2e_ms", &m->e2e_ms);
+    add_dist(l, "queue_ms", &m->queue_ms);
+    add_num(l, "output_tokens", m->output_tokens);
+    add_num(l, "output_tok_s", m->output_tps);
+    add_num(l, "total_tok_s", m->total_tps);
+    add_num(l, "requests_s", m->req_per_s);
+    add_num(l, "error_rate", m->error_rate);
+    add_num(l, "duration_s", m->duration_s);
+    cJSON_AddNumberToObject(l, "chunks", (double)m->chunks);
+    cJSON_AddBoolToObject(l, "tokens_from_usage", m->n_usage == m->n_ok);
+    cJSON_AddBoolToObject(l, "chunks_ne_tokens", m->chunks_ne_tokens);
+    if (m->has_slo) {
+        cJSON_AddNumberToObject(l, "good_requests", (double)m->n_good);
+        add_num(l, "good_requests_s", m->good_req_per_s);
+        add_num(l, "good_fraction", m->good_fraction);
+    }
+    return l;
+}
+
 char *summary_json(const run_summary *s)
 {
     cJSON *o = cJSON_CreateObject();
@@ -104,32 +142,8 @@ char *summary_json(const run_summary *s)
     cJSON_AddStringToObject(o, "results_file", s->results_path);
     cJSON_AddBoolToObject(o, "interrupted", s->interrupted);
     cJSON *levels = cJSON_AddArrayToObject(o, "levels");
-    for (size_t i = 0; i < s->n_levels; i++) {
-        const level_metrics *m = &s->levels[i];
-        cJSON *l = cJSON_CreateObject();
-        cJSON_AddItemToArray(levels, l);
-        cJSON_AddNumberToObject(l, "concurrency", m->concurrency);
-        cJSON_AddNumberToObject(l, "requests_ok", (double)m->n_ok);
-        cJSON_AddNumberToObject(l, "requests_failed", (double)m->n_failed);
-        cJSON_AddNumberToObject(l, "requests_warmup", (double)m->n_warmup);
-        cJSON_AddNumberToObject(l, "requests_early_stop", (double)m->n_early_stop);
-        cJSON *bc = cJSON_AddObjectToObject(l, "by_class");
-        for (int c = 0; c < REQ_CLASS_COUNT; c++)
-            if (m->by_class[c])
-                cJSON_AddNumberToObject(bc, req_class_name(c), (double)m->by_class[c]);
-        add_dist(l, "ttft_ms", &m->ttft_ms);
-        add_dist(l, "tpot_ms", &m->tpot_ms);
-        add_dist(l, "itl_ms", &m->itl_ms);
-        add_dist(l, "e2e_ms", &m->e2e_ms);
-        add_num(l, "output_tokens", m->output_tokens);
-        add_num(l, "output_tok_s", m->output_tps);
-        add_num(l, "total_tok_s", m->total_tps);
-        add_num(l, "requests_s", m->req_per_s);
-        add_num(l, "error_rate", m->error_rate);
-        add_num(l, "duration_s", m->duration_s);
-        cJSON_AddNumberToObject(l, "chunks", (double)m->chunks);
-        cJSON_AddBoolToObject(l, "tokens_from_usage", m->n_usage == m->n_ok);
-    }
+    for (size_t i = 0; i < s->n_levels; i++)
+        cJSON_AddItemToArray(levels, summary_level_json(&s->levels[i]));
     char *out = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return out;

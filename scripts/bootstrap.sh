@@ -8,7 +8,7 @@
 BENCH_PKGS_RUN="meson ninja-build pkg-config gcc libc6-dev libcurl4-openssl-dev libcjson-dev
 libhdf5-dev libcunit1-dev libevent-dev gnuplot-nox ca-certificates"
 # Further packages the test suite needs (h5py layout checks, mock-llm via npm).
-BENCH_PKGS_TEST="python3 python3-h5py python3-numpy hdf5-tools"
+BENCH_PKGS_TEST="python3 python3-h5py python3-numpy hdf5-tools chromium"
 
 bench_say() { printf 'bench: %s\n' "$*" >&2; }
 

@@ -153,6 +153,27 @@ static void test_measured_against_truth(void)
     cJSON_Delete(j);
     /* the table went to stderr and says the endpoint was simulated */
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "SIMULATED"));
+    /* the run ended by writing its report next to the results file */
+    const char *made[] = {"truth-report/report.md", "truth-report/report.html",
+                          "truth-report/ttft_vs_concurrency.png",
+                          "truth-report/throughput_vs_concurrency.svg",
+                          "truth-report/timeline.dat"};
+    for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) {
+        char *p = path_in(made[i]);
+        if (access(p, R_OK) != 0)
+            fprintf(stderr, "missing %s\n", p);
+        CU_ASSERT_EQUAL(access(p, R_OK), 0);
+        free(p);
+    }
+    char *md_path = path_in("truth-report/report.md"), *md = NULL;
+    bench_err fe;
+    CU_ASSERT_EQUAL(file_read_all(md_path, 1 << 22, &md, NULL, &fe), BENCH_OK);
+    if (md) {
+        CU_ASSERT_PTR_NOT_NULL(strstr(md, "SIMULATED"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(md, "| mistral-7b |"));
+    }
+    free(md);
+    free(md_path);
 
     send_log sl;
     log_load(log, &sl);
@@ -254,23 +275,15 @@ static void test_measured_against_truth(void)
 static void test_injected_errors(void)
 {
     char *h5 = path_in("faults.h5");
-    const char *args[] = {"--model",
-                          "llama3-8b",
-                          "--concurrency",
-                          "2",
-                          "--requests",
-                          "20",
-                          "--warmup",
-                          "0",
-                          "--output-tokens",
-                          "16",
-                          "--output",
-                          h5,
-                          "--sim-faults",
-                          "http500@3,midstream_error@6,no_done@9",
-                          "--json",
-                          "--no-progress",
-                          NULL};
+    const char *args[] = {"--model",         "llama3-8b",
+                          "--concurrency",   "2",
+                          "--requests",      "20",
+                          "--warmup",        "0",
+                          "--output-tokens", "16",
+                          "--output",        h5,
+                          "--sim-faults",    "http500@3,midstream_error@6,no_done@9",
+                          "--json",          "--no-progress",
+                          "--no-report",     NULL};
     char *err = NULL;
     cJSON *j = run_bench(args, 0, 120, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(j);
@@ -317,25 +330,16 @@ static void test_injected_errors(void)
 static void test_idle_timeout(void)
 {
     char *h5 = path_in("stall.h5");
-    const char *args[] = {"--model",
-                          "mistral-7b",
-                          "--concurrency",
-                          "2",
-                          "--requests",
-                          "4",
-                          "--warmup",
-                          "0",
-                          "--output-tokens",
-                          "32",
-                          "--timeout",
-                          "idle=400ms",
-                          "--output",
-                          h5,
-                          "--sim-faults",
-                          "stall@1:5,stall@2:5",
-                          "--json",
-                          "--no-progress",
-                          NULL};
+    const char *args[] = {"--model",         "mistral-7b",
+                          "--concurrency",   "2",
+                          "--requests",      "4",
+                          "--warmup",        "0",
+                          "--output-tokens", "32",
+                          "--timeout",       "idle=400ms",
+                          "--output",        h5,
+                          "--sim-faults",    "stall@1:5,stall@2:5",
+                          "--json",          "--no-progress",
+                          "--no-report",     NULL};
     cJSON *j = run_bench(args, 0, 60, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(j);
     cJSON *l = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "levels"), 0);
@@ -414,21 +418,14 @@ static void test_output_and_connection_errors(void)
     free(err);
 
     char *h5 = path_in("refused.h5");
-    const char *args2[] = {"--model",
-                           "any-model",
-                           "--endpoint",
-                           "http://127.0.0.1:9/v1",
-                           "--concurrency",
-                           "2",
-                           "--requests",
-                           "4",
-                           "--warmup",
-                           "0",
-                           "--output",
-                           h5,
-                           "--json",
-                           "--no-progress",
-                           NULL};
+    const char *args2[] = {"--model",       "any-model",
+                           "--endpoint",    "http://127.0.0.1:9/v1",
+                           "--concurrency", "2",
+                           "--requests",    "4",
+                           "--warmup",      "0",
+                           "--output",      h5,
+                           "--json",        "--no-progress",
+                           "--no-report",   NULL};
     /* every request failed: exit 1, with the summary still printed */
     cJSON *j = run_bench(args2, 1, 60, &err);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "connect_error"));
@@ -452,9 +449,9 @@ static void test_output_and_connection_errors(void)
 static void test_ttft_calibration(void)
 {
     char *h5 = path_in("calib.h5");
-    const char *args[] = {
-        "--model", "mistral-7b", "--concurrency", "1", "--requests", "400", "--output",
-        h5,        "--json",     "--no-progress", NULL};
+    const char *args[] = {"--model",    "mistral-7b",    "--concurrency", "1",
+                          "--requests", "400",           "--output",      h5,
+                          "--json",     "--no-progress", "--no-report",   NULL};
     cJSON *j = run_bench(args, 0, 300, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(j);
     cJSON *l = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "levels"), 0);

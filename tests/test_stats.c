@@ -142,24 +142,44 @@ static void test_level_metrics_extended(void)
     chunk_record c[5];
     memset(r, 0, sizeof r);
     /* request 0: sched 0, send 1 ms, chunks at 11, 13 (2 tokens), 17: usage 4 */
-    r[0] = (req_record){.id = 0, .status = REQ_OK, .t_sched_ns = 0, .t_send_ns = 1 * MS,
-                        .t_first_token_ns = 11 * MS, .t_last_token_ns = 17 * MS,
-                        .t_end_ns = 18 * MS, .output_tokens = 4, .prompt_tokens = 5,
-                        .chunk_offset = 0, .chunk_count = 3};
+    r[0] = (req_record){.id = 0,
+                        .status = REQ_OK,
+                        .t_sched_ns = 0,
+                        .t_send_ns = 1 * MS,
+                        .t_first_token_ns = 11 * MS,
+                        .t_last_token_ns = 17 * MS,
+                        .t_end_ns = 18 * MS,
+                        .output_tokens = 4,
+                        .prompt_tokens = 5,
+                        .chunk_offset = 0,
+                        .chunk_count = 3};
     c[0] = (chunk_record){0, 11 * MS, 5, 1};
     c[1] = (chunk_record){0, 13 * MS, 5, 2};
     c[2] = (chunk_record){0, 17 * MS, 5, 1};
     /* request 1: TTFT 50 ms, misses a 40 ms TTFT SLO */
-    r[1] = (req_record){.id = 1, .status = REQ_OK, .t_sched_ns = 2 * MS, .t_send_ns = 2 * MS,
-                        .t_first_token_ns = 52 * MS, .t_last_token_ns = 54 * MS,
-                        .t_end_ns = 55 * MS, .output_tokens = 2, .prompt_tokens = 5,
-                        .chunk_offset = 3, .chunk_count = 2};
+    r[1] = (req_record){.id = 1,
+                        .status = REQ_OK,
+                        .t_sched_ns = 2 * MS,
+                        .t_send_ns = 2 * MS,
+                        .t_first_token_ns = 52 * MS,
+                        .t_last_token_ns = 54 * MS,
+                        .t_end_ns = 55 * MS,
+                        .output_tokens = 2,
+                        .prompt_tokens = 5,
+                        .chunk_offset = 3,
+                        .chunk_count = 2};
     c[3] = (chunk_record){1, 52 * MS, 5, 1};
     c[4] = (chunk_record){1, 54 * MS, 5, 1};
     /* request 2: ends after the window: excluded */
-    r[2] = (req_record){.id = 2, .status = REQ_HTTP_ERROR, .t_sched_ns = 3 * MS,
-                        .t_send_ns = 3 * MS, .t_first_token_ns = -1, .t_last_token_ns = -1,
-                        .t_end_ns = 900 * MS, .output_tokens = -1, .chunk_offset = 5};
+    r[2] = (req_record){.id = 2,
+                        .status = REQ_HTTP_ERROR,
+                        .t_sched_ns = 3 * MS,
+                        .t_send_ns = 3 * MS,
+                        .t_first_token_ns = -1,
+                        .t_last_token_ns = -1,
+                        .t_end_ns = 900 * MS,
+                        .output_tokens = -1,
+                        .chunk_offset = 5};
     metrics_opts o;
     metrics_opts_default(&o);
     bench_err e;

@@ -1,0 +1,1102 @@
+#include "report.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "catalog.h"
+#include "fileio.h"
+#include "plot.h"
+#include "rdoc.h"
+#include "results_read.h"
+#include "rtable.h"
+#include "summary.h"
+#include "version.h"
+
+/* Chunk rows read per slice: bounds the reader's memory (24 bytes a row). */
+#define CHUNK_SLICE (1u << 20)
+/* ITL histogram: log-spaced bins from 10^-3 ms to 10^5 ms, 20 per decade. */
+#define ITL_BINS_PER_DECADE 20
+#define ITL_LOG_MIN (-3.0)
+#define ITL_NBINS (8 * ITL_BINS_PER_DECADE)
+
+typedef struct {
+    int64_t send, first, end; /* ns since the level's start; first -1 if none */
+    int ok;
+} tl_row;
+
+typedef struct {
+    level_metrics m;
+    results_level_info info;
+    const char *created; /* of the run it came from (borrowed) */
+    size_t run;          /* index of that run */
+} rlevel;
+
+typedef struct {
+    char *path;
+    char *model, *served_model, *endpoint, *endpoint_kind, *api, *harness_version, *created,
+        *config, *run_status;
+} rrun;
+
+typedef struct {
+    char *name;
+    const catalog_model *cat; /* NULL when not in the catalog */
+    rlevel *levels;           /* ascending by concurrency */
+    size_t n_levels;
+    double *ttft; /* sorted TTFT samples (ms) of the lowest level, for the CDF */
+    size_t n_ttft;
+    int ttft_level;
+    double itl_hist[ITL_NBINS]; /* fraction of per-chunk gaps per bin at itl_level */
+    int itl_level;
+    tl_row *tl; /* request spans of tl_level */
+    size_t n_tl;
+    int tl_level;
+} rmodel;
+
+typedef struct {
+    rrun *runs;
+    size_t n_runs;
+    rmodel *models;
+    size_t n_models;
+    catalog *cat;
+} rdata;
+
+void report_opts_default(report_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->outdir = "results/report";
+    o->slo.ttft_ms = o->slo.tpot_ms = o->slo.e2e_ms = NAN;
+    o->plots = 1;
+}
+
+static void rdata_free(rdata *d)
+{
+    for (size_t i = 0; i < d->n_runs; i++) {
+        rrun *r = &d->runs[i];
+        char **s[] = {&r->path,          &r->model,     &r->served_model,    &r->endpoint,
+                      &r->endpoint_kind, &r->api,       &r->harness_version, &r->created,
+                      &r->config,        &r->run_status};
+        for (size_t k = 0; k < sizeof s / sizeof s[0]; k++)
+            free(*s[k]);
+    }
+    for (size_t i = 0; i < d->n_models; i++) {
+        free(d->models[i].name);
+        free(d->models[i].levels);
+        free(d->models[i].ttft);
+        free(d->models[i].tl);
+    }
+    free(d->runs);
+    free(d->models);
+    catalog_destroy(d->cat);
+}
+
+static char *dup_attr(const results_file *f, const char *name)
+{
+    const char *v = results_file_attr(f, name);
+    return strdup(v ? v : "");
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int cmp_row_offset(const void *a, const void *b)
+{
+    const req_record *x = a, *y = b;
+    return (x->chunk_offset > y->chunk_offset) - (x->chunk_offset < y->chunk_offset);
+}
+
+/* Feed a level's rows and chunks to acc, reading the chunk table in slices
+ * of at most CHUNK_SLICE rows (one request's chunks never span two slices;
+ * a longer request gets a slice of its own). rows are reordered. */
+static bench_status feed_level(results_file *f, int c, req_record *rows, size_t n, metrics_acc *acc,
+                               bench_err *err)
+{
+    bench_status st = BENCH_OK;
+    qsort(rows, n, sizeof *rows, cmp_row_offset);
+    chunk_record *buf = NULL;
+    size_t cap = 0;
+    req_record *batch = malloc((n + 1) * sizeof *batch);
+    if (!batch)
+        return bench_fail(err, BENCH_ENOMEM, "out of memory");
+    size_t i = 0;
+    while (i < n) {
+        uint64_t lo = rows[i].chunk_offset, hi = lo;
+        size_t j = i;
+        while (j < n &&
+               (rows[j].chunk_offset + rows[j].chunk_count - lo <= CHUNK_SLICE || j == i)) {
+            if (rows[j].chunk_offset + rows[j].chunk_count > hi)
+                hi = rows[j].chunk_offset + rows[j].chunk_count;
+            j++;
+        }
+        size_t len = (size_t)(hi - lo);
+        if (len > cap) {
+            chunk_record *nb = realloc(buf, len * sizeof *nb);
+            if (!nb) {
+                st = bench_fail(err, BENCH_ENOMEM, "out of memory reading chunks");
+                goto out;
+            }
+            buf = nb;
+            cap = len;
+        }
+        if (len && (st = results_read_chunks(f, c, lo, len, buf, err)))
+            goto out;
+        for (size_t k = i; k < j; k++) {
+            batch[k - i] = rows[k];
+            batch[k - i].chunk_offset -= lo;
+        }
+        if ((st = metrics_acc_add(acc, batch, j - i, buf, len, err)))
+            goto out;
+        i = j;
+    }
+out:
+    free(buf);
+    free(batch);
+    return st;
+}
+
+static rmodel *model_get(rdata *d, const char *name)
+{
+    for (size_t i = 0; i < d->n_models; i++)
+        if (strcmp(d->models[i].name, name) == 0)
+            return &d->models[i];
+    rmodel *nm = realloc(d->models, (d->n_models + 1) * sizeof *nm);
+    if (!nm)
+        return NULL;
+    d->models = nm;
+    rmodel *m = &d->models[d->n_models];
+    memset(m, 0, sizeof *m);
+    m->name = strdup(name);
+    if (!m->name)
+        return NULL;
+    m->cat = d->cat ? catalog_find(d->cat, name) : NULL;
+    d->n_models++;
+    return m;
+}
+
+/* The level whose details a plot shows: concurrency 8 when present (the
+ * report's headline level), else the highest. */
+static int preferred_level(const results_file *f)
+{
+    int best = 0;
+    for (size_t i = 0; i < results_file_level_count(f); i++) {
+        int c = results_file_level(f, i)->concurrency;
+        if (c == 8)
+            return 8;
+        if (c > best)
+            best = c;
+    }
+    return best;
+}
+
+/* Read one results file into d. */
+static bench_status read_run(rdata *d, const char *path, const report_opts *o, bench_err *err)
+{
+    bench_status st;
+    results_file *f = NULL;
+    metrics_acc *acc = NULL;
+    req_record *rows = NULL;
+    if ((st = results_open(path, &f, err)))
+        return st;
+    rrun *nr = realloc(d->runs, (d->n_runs + 1) * sizeof *nr);
+    if (!nr) {
+        st = bench_fail(err, BENCH_ENOMEM, "out of memory");
+        goto out;
+    }
+    d->runs = nr;
+    rrun *r = &d->runs[d->n_runs++];
+    memset(r, 0, sizeof *r);
+    r->path = strdup(path);
+    r->model = dup_attr(f, "model");
+    r->served_model = dup_attr(f, "served_model");
+    r->endpoint = dup_attr(f, "endpoint");
+    r->endpoint_kind = dup_attr(f, "endpoint_kind");
+    r->api = dup_attr(f, "api");
+    r->harness_version = dup_attr(f, "harness_version");
+    r->created = dup_attr(f, "created_utc");
+    r->config = dup_attr(f, "config");
+    r->run_status = dup_attr(f, "run_status");
+    if (!r->path || !r->model || !r->run_status) {
+        st = bench_fail(err, BENCH_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (!r->model[0]) {
+        st = bench_fail(err, BENCH_EINPUT, "results file %s: no model attribute", path);
+        goto out;
+    }
+    rmodel *m = model_get(d, r->model);
+    if (!m) {
+        st = bench_fail(err, BENCH_ENOMEM, "out of memory");
+        goto out;
+    }
+    size_t run_idx = d->n_runs - 1;
+    int pref = preferred_level(f);
+    int cur_level = 0;
+    for (size_t li = 0; li < results_file_level_count(f); li++) {
+        const results_level_info *info = results_file_level(f, li);
+        int c = info->concurrency;
+        cur_level = c;
+        size_t n;
+        if ((st = results_read_requests(f, c, &rows, &n, err)))
+            goto out;
+        metrics_opts mo;
+        metrics_opts_default(&mo);
+        mo.slo = o->slo;
+        if (o->steady_margin > 0) {
+            int64_t span = info->t_end_ns - info->t_start_ns;
+            mo.window_lo_ns = info->t_start_ns + (int64_t)(o->steady_margin * (double)span);
+            mo.window_hi_ns = info->t_end_ns - (int64_t)(o->steady_margin * (double)span);
+        }
+        if ((st = metrics_acc_create(c, &mo, &acc, err)))
+            goto out;
+        /* timeline rows before feed_level reorders them */
+        if (c == pref && !m->tl) {
+            m->tl = malloc((n + 1) * sizeof *m->tl);
+            if (!m->tl) {
+                st = bench_fail(err, BENCH_ENOMEM, "out of memory");
+                goto out;
+            }
+            m->n_tl = 0;
+            m->tl_level = c;
+            for (size_t k = 0; k < n; k++) {
+                if (rows[k].warmup || rows[k].t_send_ns < 0)
+                    continue;
+                m->tl[m->n_tl++] = (tl_row){
+                    rows[k].t_send_ns - info->t_start_ns,
+                    rows[k].t_first_token_ns < 0 ? -1 : rows[k].t_first_token_ns - info->t_start_ns,
+                    rows[k].t_end_ns - info->t_start_ns, req_class_is_success(rows[k].status)};
+            }
+        }
+        if ((st = feed_level(f, c, rows, n, acc, err)))
+            goto wrap;
+        level_metrics lm;
+        if ((st = metrics_acc_finish(acc, &lm, err)))
+            goto wrap;
+        /* CDF of the lowest level's TTFT */
+        if (li == 0 && (!m->ttft || c <= m->ttft_level)) {
+            size_t nt;
+            const double *t = metrics_acc_ttft(acc, &nt);
+            free(m->ttft);
+            m->ttft = malloc((nt + 1) * sizeof *m->ttft);
+            if (!m->ttft) {
+                st = bench_fail(err, BENCH_ENOMEM, "out of memory");
+                goto out;
+            }
+            memcpy(m->ttft, t ? t : m->ttft, nt * sizeof *t);
+            qsort(m->ttft, nt, sizeof *m->ttft, cmp_double);
+            m->n_ttft = nt;
+            m->ttft_level = c;
+        }
+        if (c == pref) {
+            size_t ng;
+            const float *g = metrics_acc_itl(acc, &ng);
+            memset(m->itl_hist, 0, sizeof m->itl_hist);
+            for (size_t k = 0; k < ng; k++) {
+                double x = g[k] > 0 ? log10(g[k]) : ITL_LOG_MIN;
+                int b = (int)floor((x - ITL_LOG_MIN) * ITL_BINS_PER_DECADE);
+                b = b < 0 ? 0 : b >= ITL_NBINS ? ITL_NBINS - 1 : b;
+                m->itl_hist[b] += 1.0 / (double)ng;
+            }
+            m->itl_level = c;
+        }
+        metrics_acc_destroy(acc);
+        acc = NULL;
+        free(rows);
+        rows = NULL;
+
+        /* The newer run wins a concurrency both measured. */
+        size_t k = 0;
+        while (k < m->n_levels && m->levels[k].m.concurrency < c)
+            k++;
+        if (k < m->n_levels && m->levels[k].m.concurrency == c) {
+            if (strcmp(r->created, m->levels[k].created) < 0)
+                continue;
+        } else {
+            rlevel *nl = realloc(m->levels, (m->n_levels + 1) * sizeof *nl);
+            if (!nl) {
+                st = bench_fail(err, BENCH_ENOMEM, "out of memory");
+                goto out;
+            }
+            m->levels = nl;
+            memmove(&m->levels[k + 1], &m->levels[k], (m->n_levels - k) * sizeof *nl);
+            m->n_levels++;
+        }
+        m->levels[k] = (rlevel){lm, *info, r->created, run_idx};
+    }
+    goto out;
+wrap:
+    bench_wrap(err, st, "results file %s, level c%d", path, cur_level);
+out:
+    metrics_acc_destroy(acc);
+    free(rows);
+    results_file_close(f);
+    return st;
+}
+
+static int ends_with(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Expand inputs: files as given, directories to their *.h5 files (sorted).
+ * *out is a malloc'ed array of malloc'ed strings. */
+static bench_status expand_inputs(const char *const *in, size_t n, char ***out, size_t *nout,
+                                  bench_err *err)
+{
+    char **v = NULL;
+    size_t k = 0, cap = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct stat sb;
+        DIR *dir = NULL;
+        if (stat(in[i], &sb) == 0 && S_ISDIR(sb.st_mode))
+            dir = opendir(in[i]);
+        size_t first = k;
+        if (dir) {
+            struct dirent *de;
+            while ((de = readdir(dir)) != NULL) {
+                if (!ends_with(de->d_name, ".h5"))
+                    continue;
+                if (k == cap) {
+                    cap = cap ? cap * 2 : 16;
+                    char **nv = realloc(v, cap * sizeof *nv);
+                    if (!nv)
+                        break;
+                    v = nv;
+                }
+                size_t len = strlen(in[i]) + strlen(de->d_name) + 2;
+                v[k] = malloc(len);
+                if (v[k])
+                    snprintf(v[k++], len, "%s/%s", in[i], de->d_name);
+            }
+            closedir(dir);
+            qsort(v + first, k - first, sizeof *v, cmp_str);
+            if (k == first)
+                fprintf(stderr, "bench report: %s: no .h5 results files in this directory\n",
+                        in[i]);
+            continue;
+        }
+        if (k == cap) {
+            cap = cap ? cap * 2 : 16;
+            char **nv = realloc(v, cap * sizeof *nv);
+            if (!nv)
+                break;
+            v = nv;
+        }
+        v[k] = strdup(in[i]);
+        if (v[k])
+            k++;
+    }
+    *out = v;
+    *nout = k;
+    (void)err;
+    return BENCH_OK;
+}
+
+static const char *fmt_num(double v, int prec)
+{
+    if (isnan(v))
+        return "-";
+    return rtable_fmt("%.*f", prec, v);
+}
+
+static const char *fmt_delta(double measured, double published)
+{
+    if (isnan(measured) || isnan(published) || published == 0)
+        return "-";
+    return rtable_fmt("%+.1f%%", 100.0 * (measured - published) / published);
+}
+
+static const char *fmt_ctx(int ctx)
+{
+    if (ctx <= 0)
+        return "-";
+    if (ctx % 1024 == 0)
+        return rtable_fmt("%dK", ctx / 1024);
+    return rtable_fmt("%d", ctx);
+}
+
+static const rlevel *level_at(const rmodel *m, int c)
+{
+    for (size_t i = 0; i < m->n_levels; i++)
+        if (m->levels[i].m.concurrency == c)
+            return &m->levels[i];
+    return NULL;
+}
+
+static bench_status table_ttft(rdoc *doc, const rdata *d, bench_err *err)
+{
+    const char *hdr[] = {"Model",         "p50 (ms)", "p99 (ms)", "Context", "published p50",
+                         "published p99", "Δ p50",    "Δ p99",    "n"};
+    rtable *t;
+    bench_status st = rtable_create(9, hdr, "lrrrrrrrr", &t, err);
+    if (st)
+        return st;
+    for (size_t i = 0; i < d->n_models && !st; i++) {
+        const rmodel *m = &d->models[i];
+        const rlevel *l = level_at(m, 1);
+        double p50 = l ? l->m.ttft_ms.p50 : NAN, p99 = l ? l->m.ttft_ms.p99 : NAN;
+        double pp50 = m->cat ? m->cat->published.ttft_p50_ms : NAN;
+        double pp99 = m->cat ? m->cat->published.ttft_p99_ms : NAN;
+        const char *cells[9] = {m->name,
+                                fmt_num(p50, 1),
+                                fmt_num(p99, 1),
+                                fmt_ctx(m->cat ? m->cat->context : 0),
+                                fmt_num(pp50, 0),
+                                fmt_num(pp99, 0),
+                                fmt_delta(p50, pp50),
+                                fmt_delta(p99, pp99),
+                                l ? rtable_fmt("%zu", (size_t)l->m.ttft_ms.n) : "-"};
+        st = rtable_add_row(t, cells, 0, err);
+    }
+    if (!st)
+        rdoc_table(doc, t);
+    rtable_destroy(t);
+    return st;
+}
+
+static bench_status table_throughput(rdoc *doc, const rdata *d, bench_err *err)
+{
+    /* Columns: every concurrency seen in any model, ascending. */
+    int levels[256];
+    size_t nl = 0;
+    for (size_t i = 0; i < d->n_models; i++)
+        for (size_t k = 0; k < d->models[i].n_levels; k++) {
+            int c = d->models[i].levels[k].m.concurrency;
+            size_t j = 0;
+            while (j < nl && levels[j] < c)
+                j++;
+            if ((j < nl && levels[j] == c) || nl == 256)
+                continue;
+            memmove(&levels[j + 1], &levels[j], (nl - j) * sizeof *levels);
+            levels[j] = c;
+            nl++;
+        }
+    size_t ncols = 1 + nl + 3;
+    const char **hdr = calloc(ncols, sizeof *hdr);
+    char **owned = calloc(nl + 1, sizeof *owned);
+    char *align = calloc(ncols + 1, 1);
+    rtable *t = NULL;
+    bench_status st = BENCH_OK;
+    if (!hdr || !owned || !align) {
+        st = bench_fail(err, BENCH_ENOMEM, "out of memory");
+        goto out;
+    }
+    hdr[0] = "Model";
+    align[0] = 'l';
+    for (size_t j = 0; j < nl; j++) {
+        owned[j] = malloc(32);
+        if (!owned[j]) {
+            st = bench_fail(err, BENCH_ENOMEM, "out of memory");
+            goto out;
+        }
+        snprintf(owned[j], 32, levels[j] == 8 ? "**c=%d**" : "c=%d", levels[j]);
+        hdr[1 + j] = owned[j];
+        align[1 + j] = 'r';
+    }
+    hdr[1 + nl] = "published c=1";
+    hdr[2 + nl] = "published c=8";
+    hdr[3 + nl] = "Δ c=8";
+    align[1 + nl] = align[2 + nl] = align[3 + nl] = 'r';
+    if ((st = rtable_create(ncols, hdr, align, &t, err)))
+        goto out;
+    for (size_t i = 0; i < d->n_models && !st; i++) {
+        const rmodel *m = &d->models[i];
+        const char *cells[260];
+        cells[0] = m->name;
+        for (size_t j = 0; j < nl; j++) {
+            const rlevel *l = level_at(m, levels[j]);
+            double v = l ? l->m.output_tps : NAN;
+            cells[1 + j] = isnan(v)         ? "-"
+                           : levels[j] == 8 ? rtable_fmt("**%.0f**", v)
+                                            : rtable_fmt("%.0f", v);
+        }
+        const rlevel *l8 = level_at(m, 8);
+        double p1 = m->cat ? m->cat->published.tps_c1 : NAN;
+        double p8 = m->cat ? m->cat->published.tps_c8 : NAN;
+        cells[1 + nl] = fmt_num(p1, 0);
+        cells[2 + nl] = fmt_num(p8, 0);
+        cells[3 + nl] = fmt_delta(l8 ? l8->m.output_tps : NAN, p8);
+        st = rtable_add_row(t, cells, 0, err);
+    }
+    if (!st)
+        rdoc_table(doc, t);
+out:
+    rtable_destroy(t);
+    if (owned)
+        for (size_t j = 0; j < nl; j++)
+            free(owned[j]);
+    free(owned);
+    free(hdr);
+    free(align);
+    return st;
+}
+
+static bench_status table_quality(rdoc *doc, const rdata *d, bench_err *err)
+{
+    const char *hdr[] = {"Model",
+                         "MMLU",
+                         "HumanEval",
+                         "MT-Bench",
+                         "published MMLU",
+                         "published HumanEval",
+                         "published MT-Bench"};
+    rtable *t;
+    bench_status st = rtable_create(7, hdr, "lrrrrrr", &t, err);
+    if (st)
+        return st;
+    for (size_t i = 0; i < d->n_models && !st; i++) {
+        const rmodel *m = &d->models[i];
+        const catalog_published *p = m->cat ? &m->cat->published : NULL;
+        /* Measured quality comes from evaluation results; none are read yet. */
+        const char *cells[7] = {m->name,
+                                "",
+                                "",
+                                "",
+                                fmt_num(p ? p->mmlu : NAN, 1),
+                                fmt_num(p ? p->humaneval : NAN, 1),
+                                fmt_num(p ? p->mtbench : NAN, 2)};
+        st = rtable_add_row(t, cells, 0, err);
+    }
+    if (!st)
+        rdoc_table(doc, t);
+    rtable_destroy(t);
+    return st;
+}
+
+static bench_status table_detail(rdoc *doc, const rmodel *m, int has_slo, bench_err *err)
+{
+    const char *hdr[] = {"c",
+                         "ok",
+                         "failed",
+                         "excluded",
+                         "TTFT p50",
+                         "TTFT p90",
+                         "TTFT p99",
+                         "TTFT p99.9",
+                         "TPOT p50",
+                         "TPOT p99",
+                         "ITL/chunk p50",
+                         "ITL/chunk p99",
+                         "ITL/token p50",
+                         "ITL/token p99",
+                         "E2E p50",
+                         "E2E p99",
+                         "lag p99",
+                         "out tok/s",
+                         "total tok/s",
+                         "req/s",
+                         "good req/s",
+                         "good %"};
+    size_t nc = has_slo ? 22 : 20;
+    rtable *t;
+    bench_status st = rtable_create(nc, hdr, NULL, &t, err);
+    if (st)
+        return st;
+    for (size_t i = 0; i < m->n_levels && !st; i++) {
+        const level_metrics *l = &m->levels[i].m;
+        const char *cells[22] = {
+            rtable_fmt("%d%s", l->concurrency, l->chunks_ne_tokens ? "†" : ""),
+            rtable_fmt("%llu", (unsigned long long)l->n_ok),
+            rtable_fmt("%llu", (unsigned long long)l->n_failed),
+            rtable_fmt("%llu", (unsigned long long)(l->n_warmup + l->n_excluded_window)),
+            fmt_num(l->ttft_ms.p50, 1),
+            fmt_num(l->ttft_ms.p90, 1),
+            fmt_num(l->ttft_ms.p99, 1),
+            fmt_num(l->ttft_ms.p999, 1),
+            fmt_num(l->tpot_ms.p50, 2),
+            fmt_num(l->tpot_ms.p99, 2),
+            fmt_num(l->itl_ms.p50, 2),
+            fmt_num(l->itl_ms.p99, 2),
+            fmt_num(l->itl_token_ms.p50, 2),
+            fmt_num(l->itl_token_ms.p99, 2),
+            fmt_num(l->e2e_ms.p50, 1),
+            fmt_num(l->e2e_ms.p99, 1),
+            fmt_num(l->queue_ms.p99, 2),
+        };
+        cells[17] = fmt_num(l->output_tps, 0);
+        cells[18] = fmt_num(l->total_tps, 0);
+        cells[19] = fmt_num(l->req_per_s, 2);
+        if (has_slo) {
+            cells[20] = fmt_num(l->good_req_per_s, 2);
+            cells[21] = fmt_num(100.0 * l->good_fraction, 1);
+        }
+        st = rtable_add_row(t, cells, l->concurrency == 8, err);
+    }
+    if (!st)
+        rdoc_table(doc, t);
+    rtable_destroy(t);
+    if (st)
+        return st;
+    int any = 0;
+    for (size_t i = 0; i < m->n_levels; i++) {
+        const level_metrics *l = &m->levels[i].m;
+        for (int c = 1; c < REQ_CLASS_COUNT; c++)
+            if (l->by_class[c]) {
+                if (!any)
+                    rdoc_para(doc, "Requests not ok, by class (docs/FORMAT.md):");
+                any = 1;
+                rdoc_item(doc, "c=%d: %llu %s", l->concurrency, (unsigned long long)l->by_class[c],
+                          req_class_name(c));
+            }
+    }
+    for (size_t i = 0; i < m->n_levels; i++)
+        if (m->levels[i].m.chunks_ne_tokens) {
+            rdoc_para(doc, "† at this level the server's token counts differ from its content "
+                           "chunks (it merges tokens into chunks): ITL per chunk and per token "
+                           "differ; TPOT uses the token count.");
+            break;
+        }
+    return BENCH_OK;
+}
+
+static int max_level(const rdata *d)
+{
+    int mx = 0;
+    for (size_t i = 0; i < d->n_models; i++)
+        for (size_t l = 0; l < d->models[i].n_levels; l++)
+            if (d->models[i].levels[l].m.concurrency > mx)
+                mx = d->models[i].levels[l].m.concurrency;
+    return mx;
+}
+
+/* Render the plots into outdir and add them to the document. A plot that
+ * fails is noted in the report and its error returned after the rest. */
+static bench_status write_plots(rdoc *doc, const rdata *d, const report_opts *o,
+                                const char *plots_dir, bench_err *err)
+{
+    bench_status first = BENCH_OK;
+    size_t nm = d->n_models;
+    size_t cap_pts = 0;
+    for (size_t i = 0; i < nm; i++)
+        cap_pts += d->models[i].n_levels + d->models[i].n_ttft + d->models[i].n_tl + ITL_NBINS;
+    double *x = calloc(cap_pts * 2 + 8, sizeof *x), *y = calloc(cap_pts * 2 + 8, sizeof *y);
+    double *x2 = calloc(cap_pts + 8, sizeof *x2), *y2 = calloc(cap_pts + 8, sizeof *y2);
+    const char **lab = calloc(cap_pts + 8, sizeof *lab);
+    char(*labbuf)[16] = calloc(cap_pts + 8, sizeof *labbuf);
+    plot_series *ser = calloc(2 * nm + 2, sizeof *ser);
+    char(*titles)[160] = calloc(2 * nm + 2, sizeof *titles);
+    if (!x || !y || !x2 || !y2 || !lab || !labbuf || !ser || !titles) {
+        first = bench_fail(err, BENCH_ENOMEM, "out of memory");
+        goto out;
+    }
+    struct {
+        const char *name, *title, *xl, *yl;
+        int logx;
+    } plots[] = {
+        {"ttft_vs_concurrency", "Time to first token vs concurrency",
+         "concurrency (requests in flight)", "TTFT (ms)", 0},
+        {"throughput_vs_concurrency", "Output throughput vs concurrency",
+         "concurrency (requests in flight)", "output tokens/s", 0},
+        {"tradeoff", "Latency-throughput trade-off (points labelled by concurrency)",
+         "aggregate output tokens/s", "per-user output tokens/s", 0},
+        {"ttft_cdf", "TTFT distribution at the lowest concurrency (CDF)", "TTFT (ms)",
+         "fraction of requests", 0},
+        {"itl_distribution", "Inter-token latency distribution (per chunk)",
+         "inter-token latency (ms, log scale)", "fraction of gaps", 1},
+        {"timeline", "Request timeline (send to end; point = first token)",
+         "time since level start (s)", "request", 0},
+    };
+    for (size_t p = 0; p < sizeof plots / sizeof plots[0]; p++) {
+        size_t ns = 0, k = 0;
+        char title[256];
+        snprintf(title, sizeof title, "%s", plots[p].title);
+        for (size_t i = 0; i < nm; i++) {
+            const rmodel *m = &d->models[i];
+            size_t start = k;
+            if (p == 0) {
+                for (int pct = 0; pct < 2; pct++) {
+                    start = k;
+                    for (size_t l = 0; l < m->n_levels; l++) {
+                        x[k] = m->levels[l].m.concurrency;
+                        y[k++] = pct ? m->levels[l].m.ttft_ms.p99 : m->levels[l].m.ttft_ms.p50;
+                    }
+                    snprintf(titles[ns], sizeof titles[ns], "%s %s", m->name, pct ? "p99" : "p50");
+                    ser[ns++] = (plot_series){titles[ns - 1], x + start, y + start, NULL,
+                                              NULL,           NULL,      k - start};
+                }
+                continue;
+            }
+            if (p == 1 || p == 2) {
+                for (size_t l = 0; l < m->n_levels; l++) {
+                    const level_metrics *lm = &m->levels[l].m;
+                    if (p == 1) {
+                        x[k] = lm->concurrency;
+                        y[k] = lm->output_tps;
+                    } else {
+                        x[k] = lm->output_tps;
+                        y[k] = lm->concurrency > 0 ? lm->output_tps / lm->concurrency : NAN;
+                        snprintf(labbuf[k], sizeof labbuf[k], "c=%d", lm->concurrency);
+                        lab[k] = labbuf[k];
+                    }
+                    k++;
+                }
+            } else if (p == 3) {
+                for (size_t t = 0; t < m->n_ttft; t++) {
+                    x[k] = m->ttft[t];
+                    y[k++] = (double)(t + 1) / (double)m->n_ttft;
+                }
+                if (m->n_ttft)
+                    snprintf(title, sizeof title, "TTFT distribution at concurrency %d (CDF)",
+                             m->ttft_level);
+            } else if (p == 4) {
+                for (int b = 0; b < ITL_NBINS; b++) {
+                    if (m->itl_hist[b] <= 0)
+                        continue;
+                    x[k] = pow(10.0, ITL_LOG_MIN + (b + 0.5) / ITL_BINS_PER_DECADE);
+                    y[k++] = m->itl_hist[b];
+                }
+                snprintf(title, sizeof title,
+                         "Inter-token latency distribution (per chunk, concurrency %d)",
+                         m->itl_level);
+            } else if (p == 5) {
+                if (i > 0)
+                    break; /* one level of the first model */
+                for (size_t t = 0; t < m->n_tl; t++) {
+                    x[k] = (double)m->tl[t].send / 1e9;
+                    x2[k] = (double)m->tl[t].end / 1e9;
+                    y[k] = y2[k] = (double)t;
+                    y2[k] = m->tl[t].first >= 0 ? (double)m->tl[t].first / 1e9 : NAN;
+                    k++;
+                }
+                snprintf(title, sizeof title,
+                         "Request timeline of %s at concurrency %d (send to end; point = first "
+                         "token)",
+                         m->name, m->tl_level);
+            }
+            snprintf(titles[ns], sizeof titles[ns], "%s", m->name);
+            ser[ns++] = (plot_series){titles[ns - 1],
+                                      x + start,
+                                      y + start,
+                                      p == 5 ? x2 + start : NULL,
+                                      p == 5 ? y2 + start : NULL,
+                                      p == 2 ? lab + start : NULL,
+                                      k - start};
+        }
+        /* A sweep far past 8 squashes the low levels on a linear axis. */
+        int logx = plots[p].logx;
+        if ((p == 0 || p == 1) && max_level(d) > 16)
+            logx = 1;
+        plot_spec spec = {plots[p].name, title, plots[p].xl, plots[p].yl, ser, ns, logx, 0};
+        bench_err perr;
+        bench_status st = plot_render(&spec, plots_dir, o->outdir, &perr);
+        char file[128];
+        snprintf(file, sizeof file, "%s.png", plots[p].name);
+        if (!st)
+            st = rdoc_image(doc, file, title, &perr);
+        if (st) {
+            rdoc_note(doc, "plot %s could not be drawn: %s", plots[p].name, perr.msg);
+            if (!first) {
+                first = st;
+                *err = perr;
+            }
+        }
+    }
+out:
+    free(x);
+    free(y);
+    free(x2);
+    free(y2);
+    free(lab);
+    free(labbuf);
+    free(ser);
+    free(titles);
+    return first;
+}
+
+static void print_json(const rdata *d, const report_opts *o, size_t n_ok, size_t n_bad)
+{
+    cJSON *j = cJSON_CreateObject();
+    if (!j)
+        return;
+    cJSON_AddStringToObject(j, "report_dir", o->outdir);
+    cJSON_AddNumberToObject(j, "inputs_read", (double)n_ok);
+    cJSON_AddNumberToObject(j, "inputs_failed", (double)n_bad);
+    cJSON *ms = cJSON_AddArrayToObject(j, "models");
+    for (size_t i = 0; i < d->n_models; i++) {
+        const rmodel *m = &d->models[i];
+        cJSON *mo = cJSON_CreateObject();
+        cJSON_AddItemToArray(ms, mo);
+        cJSON_AddStringToObject(mo, "model", m->name);
+        const char *kind = "";
+        if (m->n_levels)
+            kind = d->runs[m->levels[0].run].endpoint_kind;
+        cJSON_AddStringToObject(mo, "endpoint_kind", kind);
+        if (m->cat)
+            cJSON_AddNumberToObject(mo, "context", m->cat->context);
+        cJSON *lv = cJSON_AddArrayToObject(mo, "levels");
+        for (size_t l = 0; l < m->n_levels; l++)
+            cJSON_AddItemToArray(lv, summary_level_json(&m->levels[l].m));
+    }
+    char *s = cJSON_PrintUnformatted(j);
+    if (s) {
+        puts(s);
+        free(s);
+    }
+    cJSON_Delete(j);
+}
+
+bench_status report_write(const char *const *inputs, size_t n_inputs, const report_opts *o,
+                          size_t *n_ok_out, bench_err *err)
+{
+    bench_status st = BENCH_OK;
+    rdata d = {0};
+    char **files = NULL;
+    size_t nfiles = 0, n_ok = 0, n_bad = 0;
+    rdoc *doc = NULL;
+    char catbuf[4096], plotsbuf[4096];
+    bench_err first_bad = {{0}};
+
+    const char *catalog_path = o->catalog_path
+                                   ? o->catalog_path
+                                   : file_in_root("suites/models.json", catbuf, sizeof catbuf);
+    const char *plots_dir =
+        o->plots_dir ? o->plots_dir : file_in_root("plots", plotsbuf, sizeof plotsbuf);
+    if ((st = catalog_load(catalog_path, &d.cat, err)))
+        goto out;
+    if ((st = expand_inputs(inputs, n_inputs, &files, &nfiles, err)))
+        goto out;
+    for (size_t i = 0; i < nfiles; i++) {
+        bench_err e;
+        bench_status rs = read_run(&d, files[i], o, &e);
+        if (rs == BENCH_ENOMEM) {
+            st = rs;
+            *err = e;
+            goto out;
+        }
+        if (rs) {
+            fprintf(stderr, "bench report: %s\n", e.msg);
+            if (!n_bad)
+                first_bad = e;
+            n_bad++;
+        } else {
+            n_ok++;
+        }
+    }
+    if (n_ok == 0) {
+        st = n_bad ? bench_fail(err, BENCH_EINPUT, "no readable results files (first: %s)",
+                                first_bad.msg)
+                   : bench_fail(err, BENCH_EINPUT, "no results files given or found");
+        goto out;
+    }
+    if (file_mkdirs(o->outdir)) {
+        st = bench_fail(err, BENCH_EIO, "%s: cannot create the report directory: %s", o->outdir,
+                        strerror(errno));
+        goto out;
+    }
+    if ((st = rdoc_create(o->outdir, "LLM serving report", &doc, err)))
+        goto out;
+
+    /* Header: what was measured, where, with what. */
+    char now[32];
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    rdoc_heading(doc, 1, "LLM serving report");
+    rdoc_para(doc, "Generated %s by bench %s from %zu results file(s).", now, BENCH_VERSION, n_ok);
+    int simulated = 0, remote = 0;
+    for (size_t i = 0; i < d.n_runs; i++) {
+        if (strcmp(d.runs[i].endpoint_kind, "simulated") == 0)
+            simulated = 1;
+        else
+            remote = 1;
+    }
+    if (simulated)
+        rdoc_note(doc,
+                  "%s figures below were measured on bench's embedded SIMULATED endpoint: "
+                  "they describe its calibrated latency model, not a real deployment of any "
+                  "model.",
+                  remote ? "Some" : "All");
+    for (size_t i = 0; i < d.n_runs; i++) {
+        const rrun *r = &d.runs[i];
+        rdoc_item(doc,
+                  "%s: model %s (served as %s), %s endpoint %s, api %s, bench %s, created %s%s",
+                  r->path, r->model, r->served_model, r->endpoint_kind, r->endpoint, r->api,
+                  r->harness_version, r->created,
+                  strcmp(r->run_status, "interrupted") == 0 ? ", INTERRUPTED run" : "");
+    }
+    if (o->steady_margin > 0)
+        rdoc_para(doc,
+                  "Steady state: %.0f%% of each level's span is excluded at each end; the "
+                  "detail tables count those requests as excluded.",
+                  100 * o->steady_margin);
+    if (!isnan(o->slo.ttft_ms) || !isnan(o->slo.tpot_ms) || !isnan(o->slo.e2e_ms))
+        rdoc_para(doc, "Goodput SLO: TTFT <= %s ms, TPOT <= %s ms, E2E <= %s ms (- = no limit).",
+                  fmt_num(o->slo.ttft_ms, 1), fmt_num(o->slo.tpot_ms, 1),
+                  fmt_num(o->slo.e2e_ms, 1));
+    rdoc_para(doc, "Definitions: docs/METRICS.md. Percentiles interpolate linearly between closest "
+                   "ranks (numpy's default). Warm-up requests are excluded everywhere.");
+
+    rdoc_heading(doc, 2, "1. Time to first token at concurrency 1");
+    if ((st = table_ttft(doc, &d, err)))
+        goto out;
+    rdoc_heading(doc, 2, "2. Output throughput (tok/s) by concurrency");
+    if ((st = table_throughput(doc, &d, err)))
+        goto out;
+    rdoc_heading(doc, 2, "3. Quality");
+    if ((st = table_quality(doc, &d, err)))
+        goto out;
+    rdoc_para(doc, "Measured quality columns fill in from evaluation results; none were found "
+                   "in these inputs.");
+
+    bench_status plot_st = BENCH_OK;
+    bench_err plot_err;
+    if (o->plots) {
+        rdoc_heading(doc, 2, "Plots");
+        plot_st = write_plots(doc, &d, o, plots_dir, &plot_err);
+    }
+
+    rdoc_heading(doc, 2, "Per-model detail");
+    for (size_t i = 0; i < d.n_models; i++) {
+        const rmodel *m = &d.models[i];
+        rdoc_heading(doc, 3, m->name);
+        int has_slo = m->n_levels && m->levels[0].m.has_slo;
+        if ((st = table_detail(doc, m, has_slo, err)))
+            goto out;
+        rdoc_para(doc, "Latencies in ms. excluded = warm-up plus steady-state exclusions. lag = "
+                       "schedule lag (send - scheduled). Concurrency 8 highlighted.");
+    }
+    rdoc_heading(doc, 2, "Configurations");
+    for (size_t i = 0; i < d.n_runs; i++) {
+        rdoc_para(doc, "%s", d.runs[i].path);
+        rdoc_code(doc, d.runs[i].config);
+    }
+    st = rdoc_close(doc, err);
+    doc = NULL;
+    if (st)
+        goto out;
+    if (plot_st) {
+        st = plot_st;
+        *err = plot_err;
+        goto out;
+    }
+    if (!o->quiet)
+        fprintf(stderr, "bench report: wrote %s/report.md and %s/report.html\n", o->outdir,
+                o->outdir);
+    if (o->json)
+        print_json(&d, o, n_ok, n_bad);
+    if (n_bad) {
+        st = BENCH_EINPUT;
+        *err = first_bad;
+        bench_wrap(err, st, "%zu input(s) skipped, first", n_bad);
+    }
+out:
+    if (doc) {
+        bench_err ce;
+        rdoc_close(doc, &ce);
+    }
+    if (n_ok_out)
+        *n_ok_out = n_ok;
+    for (size_t i = 0; i < nfiles; i++)
+        free(files[i]);
+    free(files);
+    rdata_free(&d);
+    return st;
+}
+
+static const char report_usage[] =
+    "usage: bench report [FILES.h5 | DIR ...] [options]\n"
+    "\n"
+    "Regenerate the report's tables and plots from results files (never re-runs).\n"
+    "Directories contribute every *.h5 inside; with no input, results/ is read.\n"
+    "Writes DIR/report.md, DIR/report.html (self-contained) and the plots (PNG, SVG,\n"
+    "with the .dat data each was drawn from).\n"
+    "\n"
+    "  --out DIR             output directory (default results/report)\n"
+    "  --slo SPEC            goodput limits, e.g. ttft=100ms,tpot=50ms,e2e=5s\n"
+    "  --steady-state F      exclude requests in the first and last fraction F of each\n"
+    "                        level's span (0 <= F < 0.5; default 0)\n"
+    "  --no-plots            tables only (no gnuplot)\n"
+    "  --json                print a JSON summary on stdout\n"
+    "  --catalog FILE        model catalog (default suites/models.json)\n"
+    "  --help\n"
+    "\n"
+    "Exit status: 0 report written from every input; 2 some input could not be read\n"
+    "(named on stderr; the report covers the others) or bad flags; 1 other failure.\n";
+
+int report_main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"out", required_argument, NULL, 'o'},
+        {"slo", required_argument, NULL, 's'},
+        {"steady-state", required_argument, NULL, 'w'},
+        {"no-plots", no_argument, NULL, 'n'},
+        {"json", no_argument, NULL, 'j'},
+        {"catalog", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    report_opts o;
+    report_opts_default(&o);
+    bench_err err;
+    int opt;
+    optind = 1;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'o':
+            o.outdir = optarg;
+            break;
+        case 's':
+            if (metrics_parse_slo(optarg, &o.slo, &err)) {
+                fprintf(stderr, "bench report: %s\n", err.msg);
+                return 2;
+            }
+            break;
+        case 'w': {
+            char *end;
+            o.steady_margin = strtod(optarg, &end);
+            if (end == optarg || *end || !(o.steady_margin >= 0 && o.steady_margin < 0.5)) {
+                fprintf(stderr,
+                        "bench report: --steady-state: '%s' is not a fraction in [0, 0.5)\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        }
+        case 'n':
+            o.plots = 0;
+            break;
+        case 'j':
+            o.json = 1;
+            break;
+        case 'c':
+            o.catalog_path = optarg;
+            break;
+        case 'h':
+            fputs(report_usage, stdout);
+            return 0;
+        case ':':
+            fprintf(stderr, "bench report: %s needs a value\n", argv[optind - 1]);
+            return 2;
+        default:
+            fprintf(stderr, "bench report: unknown option '%s' (see bench report --help)\n",
+                    argv[optind - 1]);
+            return 2;
+        }
+    }
+    const char *dflt[] = {"results"};
+    const char *const *in = optind < argc ? (const char *const *)argv + optind : dflt;
+    size_t n = optind < argc ? (size_t)(argc - optind) : 1;
+    bench_status st = report_write(in, n, &o, NULL, &err);
+    if (st) {
+        fprintf(stderr, "bench report: %s\n", err.msg);
+        return bench_exit_code(st);
+    }
+    return 0;
+}

@@ -1,0 +1,43 @@
+/* report.h - `bench report`: regenerate the report's tables and plots from
+ * results files only (it never re-runs anything).
+ *
+ * Each input file (or every *.h5 in an input directory) is read level by
+ * level, the chunk tables in bounded slices, through the same metric
+ * definitions the run uses (metrics.h). Models are grouped across files;
+ * where two files hold the same model and concurrency, the newer file wins.
+ * The output directory receives report.md, report.html (self-contained) and
+ * the plots as PNG and SVG with their data files. */
+#ifndef BENCH_REPORT_H
+#define BENCH_REPORT_H
+
+#include <stddef.h>
+
+#include "metrics.h"
+#include "status.h"
+
+typedef struct {
+    const char *outdir;       /* created when missing */
+    const char *catalog_path; /* NULL: suites/models.json of the project */
+    const char *plots_dir;    /* NULL: plots/ of the project */
+    metrics_slo slo;          /* NAN limits: no goodput */
+    double steady_margin;     /* 0..0.45: fraction of each level's span excluded at both ends */
+    int plots;                /* render the gnuplot plots */
+    int json;                 /* print a JSON summary on stdout */
+    int quiet;                /* no "report written to" line on stderr */
+} report_opts;
+
+void report_opts_default(report_opts *o);
+
+/* Write the report for the given inputs (paths to results files or to
+ * directories holding them). An input that cannot be read is reported on
+ * stderr as one line naming it and skipped; the others still report. Returns
+ * BENCH_OK when every input was read, BENCH_EINPUT (after writing the report
+ * for the rest) when some were not, or the first failure that prevented
+ * writing the report. *n_ok (may be NULL) receives the number of files read. */
+bench_status report_write(const char *const *inputs, size_t n_inputs, const report_opts *o,
+                          size_t *n_ok, bench_err *err);
+
+/* `bench report ...` entry point (argv[0] = "report"). */
+int report_main(int argc, char **argv);
+
+#endif
