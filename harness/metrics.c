@@ -31,6 +31,9 @@ struct metrics_acc {
     int64_t w_start, w_end;
     samples ttft, tpot, e2e, queue; /* double, ms */
     samples itl, itl_token;         /* float, ms */
+    /* Until a chunk carries more than one token, per-token ITL equals
+     * per-chunk ITL and itl_token stays empty (half the memory). */
+    int tokens_diverged;
 };
 
 void metrics_opts_default(metrics_opts *o)
@@ -208,10 +211,21 @@ bench_status metrics_acc_add(metrics_acc *a, const req_record *rows, size_t n,
             if (samples_push(&a->itl, &g))
                 goto oom;
             uint32_t k = c[j].tokens ? c[j].tokens : 1;
-            float per = (float)(gap / k);
-            for (uint32_t t = 0; t < k; t++)
-                if (samples_push(&a->itl_token, &per))
-                    goto oom;
+            if (k > 1 && !a->tokens_diverged) {
+                /* from now on keep per-token gaps apart: seed with the
+                 * per-chunk gaps so far, minus this one */
+                a->tokens_diverged = 1;
+                const float *prev = a->itl.v;
+                for (size_t q = 0; q + 1 < a->itl.n; q++)
+                    if (samples_push(&a->itl_token, &prev[q]))
+                        goto oom;
+            }
+            if (a->tokens_diverged) {
+                float per = (float)(gap / k);
+                for (uint32_t t = 0; t < k; t++)
+                    if (samples_push(&a->itl_token, &per))
+                        goto oom;
+            }
         }
     }
     return BENCH_OK;
@@ -223,11 +237,9 @@ bench_status metrics_acc_finish(metrics_acc *a, level_metrics *out, bench_err *e
 {
     bench_status st = BENCH_OK;
     level_metrics *m = &a->m;
-    size_t nf = a->itl.n > a->itl_token.n ? a->itl.n : a->itl_token.n;
     size_t nd = a->ttft.n > a->queue.n ? a->ttft.n : a->queue.n;
-    double *itl = malloc((nf + 1) * sizeof *itl);
     double *tmp = malloc((nd + 1) * sizeof *tmp);
-    if (!itl || !tmp) {
+    if (!tmp) {
         st = bench_fail(err, BENCH_ENOMEM, "out of memory computing level metrics");
         goto out;
     }
@@ -252,17 +264,15 @@ bench_status metrics_acc_finish(metrics_acc *a, level_metrics *out, bench_err *e
         memcpy(tmp, src[k]->v ? src[k]->v : tmp, src[k]->n * sizeof(double));
         stats_dist_compute(tmp, src[k]->n, dst[k]);
     }
-    const samples *fsrc[2] = {&a->itl, &a->itl_token};
-    stats_dist *fdst[2] = {&m->itl_ms, &m->itl_token_ms};
-    for (int k = 0; k < 2; k++) {
-        const float *g = fsrc[k]->v;
-        for (size_t i = 0; i < fsrc[k]->n; i++)
-            itl[i] = g[i];
-        stats_dist_compute(itl, fsrc[k]->n, fdst[k]);
-    }
+    /* Gap samples are a bag: sorting them in place keeps the accumulator
+     * valid for further batches. */
+    stats_dist_compute_f(a->itl.v, a->itl.n, &m->itl_ms);
+    if (a->tokens_diverged)
+        stats_dist_compute_f(a->itl_token.v, a->itl_token.n, &m->itl_token_ms);
+    else
+        m->itl_token_ms = m->itl_ms;
     *out = *m;
 out:
-    free(itl);
     free(tmp);
     return st;
 }

@@ -48,3 +48,40 @@ void stats_dist_compute(double *v, size_t n, stats_dist *out)
     out->p99 = stats_percentile_sorted(v, n, 99);
     out->p999 = stats_percentile_sorted(v, n, 99.9);
 }
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+static double percentile_f(const float *v, size_t n, double q)
+{
+    double h = (double)(n - 1) * q / 100.0;
+    size_t lo = (size_t)floor(h);
+    if (lo + 1 >= n)
+        return v[n - 1];
+    return v[lo] + (h - (double)lo) * ((double)v[lo + 1] - v[lo]);
+}
+
+void stats_dist_compute_f(float *v, size_t n, stats_dist *out)
+{
+    out->n = n;
+    if (n == 0) {
+        out->mean = out->min = out->max = NAN;
+        out->p50 = out->p90 = out->p95 = out->p99 = out->p999 = NAN;
+        return;
+    }
+    qsort(v, n, sizeof *v, cmp_float);
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += v[i];
+    out->mean = sum / (double)n;
+    out->min = v[0];
+    out->max = v[n - 1];
+    out->p50 = percentile_f(v, n, 50);
+    out->p90 = percentile_f(v, n, 90);
+    out->p95 = percentile_f(v, n, 95);
+    out->p99 = percentile_f(v, n, 99);
+    out->p999 = percentile_f(v, n, 99.9);
+}

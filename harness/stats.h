@@ -21,4 +21,8 @@ double stats_percentile_sorted(const double *v, size_t n, double q);
 /* Summarise v[0..n-1]. Sorts v in place. All fields NAN (n = 0) when empty. */
 void stats_dist_compute(double *v, size_t n, stats_dist *out);
 
+/* The same for 32-bit samples (sorted in place), so a large sample set is
+ * never copied to doubles. */
+void stats_dist_compute_f(float *v, size_t n, stats_dist *out);
+
 #endif
