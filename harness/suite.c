@@ -308,6 +308,9 @@ int suite_main(int argc, char **argv)
         cfg.endpoint = m->endpoint[0] ? strdup(m->endpoint) : NULL;
         cfg.served_model = m->served_model[0] ? strdup(m->served_model) : NULL;
         cfg.no_report = 1;
+        /* A seed per model: with one shared seed every model's simulated
+         * latencies would follow the same draws and err the same way. */
+        cfg.seed = s->run.seed + i;
         fprintf(stderr, "bench suite %s: [%zu/%zu] %s on %s\n", s->name, i + 1, s->n_models,
                 m->name, m->endpoint[0] ? m->endpoint : "the embedded simulator");
         st = run_execute(&cfg, sum, &err);
