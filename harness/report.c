@@ -353,58 +353,63 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Append s (owned; NULL means allocation failed) to the growable array. */
+static bench_status push_path(char ***v, size_t *k, size_t *cap, char *s, bench_err *err)
+{
+    if (s && *k == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 16;
+        char **nv = realloc(*v, ncap * sizeof *nv);
+        if (!nv) {
+            free(s);
+            s = NULL;
+        } else {
+            *v = nv;
+            *cap = ncap;
+        }
+    }
+    if (!s)
+        return bench_fail(err, BENCH_ENOMEM, "out of memory listing the inputs");
+    (*v)[(*k)++] = s;
+    return BENCH_OK;
+}
+
 /* Expand inputs: files as given, directories to their *.h5 files (sorted).
- * *out is a malloc'ed array of malloc'ed strings. */
+ * *out is a malloc'ed array of malloc'ed strings, owned by the caller even
+ * on failure (*nout tells how many). */
 static bench_status expand_inputs(const char *const *in, size_t n, char ***out, size_t *nout,
                                   bench_err *err)
 {
     char **v = NULL;
     size_t k = 0, cap = 0;
-    for (size_t i = 0; i < n; i++) {
+    bench_status st = BENCH_OK;
+    for (size_t i = 0; i < n && !st; i++) {
         struct stat sb;
         DIR *dir = NULL;
         if (stat(in[i], &sb) == 0 && S_ISDIR(sb.st_mode))
             dir = opendir(in[i]);
-        size_t first = k;
-        if (dir) {
-            struct dirent *de;
-            while ((de = readdir(dir)) != NULL) {
-                if (!ends_with(de->d_name, ".h5"))
-                    continue;
-                if (k == cap) {
-                    cap = cap ? cap * 2 : 16;
-                    char **nv = realloc(v, cap * sizeof *nv);
-                    if (!nv)
-                        break;
-                    v = nv;
-                }
-                size_t len = strlen(in[i]) + strlen(de->d_name) + 2;
-                v[k] = malloc(len);
-                if (v[k])
-                    snprintf(v[k++], len, "%s/%s", in[i], de->d_name);
-            }
-            closedir(dir);
-            qsort(v + first, k - first, sizeof *v, cmp_str);
-            if (k == first)
-                fprintf(stderr, "bench report: %s: no .h5 results files in this directory\n",
-                        in[i]);
+        if (!dir) {
+            st = push_path(&v, &k, &cap, strdup(in[i]), err);
             continue;
         }
-        if (k == cap) {
-            cap = cap ? cap * 2 : 16;
-            char **nv = realloc(v, cap * sizeof *nv);
-            if (!nv)
-                break;
-            v = nv;
+        size_t first = k;
+        struct dirent *de;
+        while (!st && (de = readdir(dir)) != NULL) {
+            if (!ends_with(de->d_name, ".h5"))
+                continue;
+            size_t len = strlen(in[i]) + strlen(de->d_name) + 2;
+            char *p = malloc(len);
+            if (p)
+                snprintf(p, len, "%s/%s", in[i], de->d_name);
+            st = push_path(&v, &k, &cap, p, err);
         }
-        v[k] = strdup(in[i]);
-        if (v[k])
-            k++;
+        closedir(dir);
+        qsort(v + first, k - first, sizeof *v, cmp_str);
+        if (k == first && !st)
+            fprintf(stderr, "bench report: %s: no .h5 results files in this directory\n", in[i]);
     }
     *out = v;
     *nout = k;
-    (void)err;
-    return BENCH_OK;
+    return st;
 }
 
 static const char *fmt_num(double v, int prec)
