@@ -4,9 +4,10 @@
 # root), configures the meson build in build/ on first use and rebuilds it
 # with ninja, which does nothing when no source changed.
 
-# Packages to build and run bench.
+# Packages to build and run bench (python3 runs HumanEval programs in the sandbox).
 BENCH_PKGS_RUN="meson ninja-build pkg-config gcc libc6-dev libcurl4-openssl-dev libcjson-dev
-libhdf5-dev libcunit1-dev libevent-dev gnuplot-nox ca-certificates"
+libhdf5-dev libcunit1-dev libevent-dev libcsv-dev zlib1g-dev gnuplot-nox ca-certificates
+python3"
 # Further packages the test suite needs (h5py layout checks, mock-llm via npm).
 BENCH_PKGS_TEST="python3 python3-h5py python3-numpy hdf5-tools chromium"
 
