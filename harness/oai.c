@@ -141,8 +141,55 @@ static int usage_count(const cJSON *usage, const char *key)
     return (int)v->valuedouble;
 }
 
+/* Fill top from one choice's logprobs object (either API's shape). */
+static void parse_top(const cJSON *lp, oai_top *top)
+{
+    if (!cJSON_IsObject(lp))
+        return;
+    const cJSON *tl = cJSON_GetObjectItemCaseSensitive(lp, "top_logprobs");
+    const cJSON *content = cJSON_GetObjectItemCaseSensitive(lp, "content");
+    const cJSON *e;
+    if (cJSON_IsArray(tl)) {
+        /* completions: [{token: logprob, ...}, ...] per position */
+        const cJSON *first = cJSON_GetArrayItem(tl, 0);
+        cJSON_ArrayForEach(e, first)
+        {
+            if (top->n >= OAI_TOP_MAX)
+                break;
+            if (!cJSON_IsNumber(e) || !e->string || strlen(e->string) >= OAI_TOP_TOKEN_LEN)
+                continue;
+            copy_str(top->token[top->n], OAI_TOP_TOKEN_LEN, e->string);
+            top->logprob[top->n++] = e->valuedouble;
+        }
+    } else if (cJSON_IsArray(content)) {
+        /* chat: content[0].top_logprobs = [{token, logprob}, ...] */
+        const cJSON *pos = cJSON_GetArrayItem(content, 0);
+        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(pos, "top_logprobs");
+        if (!cJSON_IsArray(arr))
+            return;
+        cJSON_ArrayForEach(e, arr)
+        {
+            if (top->n >= OAI_TOP_MAX)
+                break;
+            const cJSON *t = cJSON_GetObjectItemCaseSensitive(e, "token");
+            const cJSON *l = cJSON_GetObjectItemCaseSensitive(e, "logprob");
+            if (!cJSON_IsString(t) || !cJSON_IsNumber(l) ||
+                strlen(t->valuestring) >= OAI_TOP_TOKEN_LEN)
+                continue;
+            copy_str(top->token[top->n], OAI_TOP_TOKEN_LEN, t->valuestring);
+            top->logprob[top->n++] = l->valuedouble;
+        }
+    }
+}
+
 bench_status oai_parse_event(const char *data, size_t len, oai_event *ev, dynbuf *text,
                              bench_err *err)
+{
+    return oai_parse_event_top(data, len, ev, text, NULL, err);
+}
+
+bench_status oai_parse_event_top(const char *data, size_t len, oai_event *ev, dynbuf *text,
+                                 oai_top *top, bench_err *err)
 {
     bench_status st = BENCH_OK;
     cJSON *root = NULL;
@@ -202,6 +249,8 @@ bench_status oai_parse_event(const char *data, size_t len, oai_event *ev, dynbuf
                 goto out;
             }
         }
+        if (top && top->n == 0)
+            parse_top(cJSON_GetObjectItemCaseSensitive(ch, "logprobs"), top);
         const cJSON *fr = cJSON_GetObjectItemCaseSensitive(ch, "finish_reason");
         if (cJSON_IsString(fr) && !ev->finish_reason[0])
             copy_str(ev->finish_reason, sizeof ev->finish_reason, fr->valuestring);

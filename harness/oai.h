@@ -41,6 +41,24 @@ typedef struct {
 bench_status oai_parse_event(const char *data, size_t len, oai_event *ev, dynbuf *text,
                              bench_err *err);
 
+/* The most likely tokens at the first generated position, with their
+ * logprobs, as a server returns them when asked for logprobs: completions
+ * (choices[].logprobs.top_logprobs[0], an object token -> logprob) or chat
+ * (choices[].logprobs.content[0].top_logprobs, an array of {token,
+ * logprob}). Tokens longer than OAI_TOP_TOKEN_LEN-1 bytes are skipped. */
+#define OAI_TOP_MAX 20
+#define OAI_TOP_TOKEN_LEN 32
+typedef struct {
+    int n; /* 0: no logprobs seen yet */
+    char token[OAI_TOP_MAX][OAI_TOP_TOKEN_LEN];
+    double logprob[OAI_TOP_MAX];
+} oai_top;
+
+/* oai_parse_event, and when top is non-NULL (caller-owned) and top->n is 0,
+ * fill it from the first event that carries top logprobs. */
+bench_status oai_parse_event_top(const char *data, size_t len, oai_event *ev, dynbuf *text,
+                                 oai_top *top, bench_err *err);
+
 /* Extract the message of an error response body ({"error": {...}} or
  * {"error": "..."} or {"message": ...} or {"detail": "..."}); falls back to
  * the body's first bytes, printable only. body is borrowed and need not be

@@ -16,9 +16,9 @@
 #include "fileio.h"
 #include "prompt.h"
 #include "results.h"
-#include "simproc.h"
+#include "endpoint.h"
+#include "pool.h"
 #include "version.h"
-#include "worker.h"
 
 /* Set by the signal handler, read by the workers (WORKER_* values). */
 static atomic_int g_stop;
@@ -39,37 +39,6 @@ static void install_signals(struct sigaction *old_int, struct sigaction *old_ter
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, old_int);
     sigaction(SIGTERM, &sa, old_term);
-}
-
-static int n_cores(void)
-{
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
-}
-
-/* A base URL must be http(s)://host[:port][/path]; a trailing slash is
- * dropped so that base + "/chat/completions" is well formed. */
-static bench_status check_endpoint(const char *url, char *out, size_t outsz, bench_err *err)
-{
-    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
-        return bench_fail(err, BENCH_EUSAGE,
-                          "--endpoint: '%s' is not an http:// or https:// URL (e.g. "
-                          "http://127.0.0.1:8000/v1)",
-                          url);
-    const char *host = strstr(url, "://") + 3;
-    if (!*host || *host == '/' || *host == ':')
-        return bench_fail(err, BENCH_EUSAGE, "--endpoint: '%s' has no host", url);
-    if (strchr(url, '@'))
-        return bench_fail(err, BENCH_EUSAGE,
-                          "--endpoint: credentials in the URL are not accepted; put the key in "
-                          "$OPENAI_API_KEY (or the variable named by --api-key-env)");
-    if (strlen(url) >= outsz)
-        return bench_fail(err, BENCH_EUSAGE, "--endpoint: URL too long");
-    snprintf(out, outsz, "%s", url);
-    size_t n = strlen(out);
-    while (n > 0 && out[n - 1] == '/')
-        out[--n] = '\0';
-    return BENCH_OK;
 }
 
 typedef struct {
@@ -132,84 +101,51 @@ static bench_status sink_batch(level_sink *k, worker_batch *b, bench_err *err)
     return BENCH_OK;
 }
 
-/* Drain every worker into the sink. */
-static bench_status sink_drain(level_sink *k, worker **ws, int nw, bench_err *err)
+static bench_status sink_cb(void *ud, worker_batch *b, bench_err *err)
 {
-    bench_status st = BENCH_OK;
-    for (int i = 0; i < nw; i++) {
-        worker_batch b;
-        worker_drain(ws[i], &b);
-        if (!st)
-            st = sink_batch(k, &b, err);
-        worker_batch_free(&b);
-    }
-    return st;
+    return sink_batch(ud, b, err);
 }
 
-/* Run one concurrency level: split its in-flight slots over the worker
- * threads, start them, and while they run show progress and move what they
- * recorded to the results file about once a second, so memory does not grow
- * with the level's length. */
+/* Run one concurrency level on a pool of workers and, while they run, show
+ * progress and move what they recorded to the results file about once a
+ * second, so memory does not grow with the level's length. */
 static bench_status run_level(const level_ctx *lc, int level, results *res, level_metrics *lm,
                               bench_err *err)
 {
     bench_status st = BENCH_OK;
     const run_config *cfg = lc->cfg;
-    int nw = cfg->threads > 0 ? cfg->threads : n_cores();
-    if (nw > level)
-        nw = level;
-    worker **ws = calloc((size_t)nw, sizeof *ws);
-    if (!ws)
-        return bench_fail(err, BENCH_ENOMEM, "out of memory");
+    pool *p = NULL;
     uint64_t total = (uint64_t)cfg->requests + (uint64_t)cfg->warmup;
-    _Atomic uint64_t next_id = 0;
     level_sink sink = {.res = res, .t_start = INT64_MAX};
     sink.info.concurrency = level;
 
     if ((st = metrics_acc_create(level, NULL, &sink.acc, err)) ||
         (st = results_level_begin(res, level, err)))
         goto out;
-    for (int i = 0; i < nw; i++) {
-        /* Worker i keeps `slots` streams busy; all take request ids from
-         * the level's counter, so the load stays balanced to the end. */
-        int slots = level / nw + (i < level % nw);
-        worker_args a = {
-            .index = (uint32_t)i,
-            .cfg = cfg,
-            .prompts = lc->prompts,
-            .url = lc->url,
-            .api_key = lc->api_key,
-            .model_id = lc->model_id,
-            .level = level,
-            .slots = slots,
-            .next_id = &next_id,
-            .n_requests = total,
-            .n_warmup = (uint64_t)cfg->warmup,
-            .t0 = lc->t0,
-            .grace_s = 5.0,
-            .stop = &g_stop,
-        };
-        if ((st = worker_create(&a, &ws[i], err)))
-            goto out;
-    }
-    for (int i = 0; i < nw; i++)
-        if ((st = worker_start(ws[i], err)))
-            goto out;
+    pool_args pa = {
+        .cfg = cfg,
+        .prompts = lc->prompts,
+        .url = lc->url,
+        .api_key = lc->api_key,
+        .model_id = lc->model_id,
+        .concurrency = level,
+        .n_requests = total,
+        .n_warmup = (uint64_t)cfg->warmup,
+        .t0 = lc->t0,
+        .stop = &g_stop,
+    };
+    if ((st = pool_start(&pa, &p, err)))
+        goto out;
 
     int64_t t_begin = clock_now_ns();
     for (unsigned tick = 1;; tick++) {
-        int all = 1;
-        uint64_t done = 0, tokens = 0;
-        for (int i = 0; i < nw; i++) {
-            all &= worker_finished(ws[i]);
-            done += worker_progress_done(ws[i]);
-            tokens += worker_progress_tokens(ws[i]);
-        }
+        int all = pool_finished(p);
         if (lc->progress)
-            print_progress(level, done, total, tokens, (double)(clock_now_ns() - t_begin) / 1e9);
+            print_progress(level, pool_done(p), total, pool_tokens(p),
+                           (double)(clock_now_ns() - t_begin) / 1e9);
         if (all)
             break;
-        if (tick % 10 == 0 && (st = sink_drain(&sink, ws, nw, err))) {
+        if (tick % 10 == 0 && (st = pool_drain(p, sink_cb, &sink, err))) {
             /* The file cannot take more: stop measuring what cannot be kept. */
             atomic_store(&g_stop, WORKER_STOP_NOW);
             break;
@@ -219,16 +155,11 @@ static bench_status run_level(const level_ctx *lc, int level, results *res, leve
     }
     if (lc->progress)
         fputc('\n', stderr);
-    for (int i = 0; i < nw; i++) {
-        bench_err werr;
-        bench_status wst = worker_join(ws[i], &werr);
-        if (wst && !st) {
-            st = wst;
-            *err = werr;
-        }
-    }
+    bench_status jst = pool_join(p, st ? NULL : err);
+    if (!st)
+        st = jst;
     /* Even after a worker failure, what the others measured is kept. */
-    bench_status dst = sink_drain(&sink, ws, nw, st ? NULL : err);
+    bench_status dst = pool_drain(p, sink_cb, &sink, st ? NULL : err);
     if (!st)
         st = dst;
     if (dst == BENCH_OK) {
@@ -241,9 +172,7 @@ static bench_status run_level(const level_ctx *lc, int level, results *res, leve
             st = mst;
     }
 out:
-    for (int i = 0; i < nw; i++)
-        worker_destroy(ws[i]);
-    free(ws);
+    pool_destroy(p);
     metrics_acc_destroy(sink.acc);
     return st;
 }
@@ -260,7 +189,7 @@ bench_status run_execute(const run_config *cfg, run_summary *sum, bench_err *err
 {
     bench_status st = BENCH_OK;
     catalog *cat = NULL;
-    simproc *sim = NULL;
+    endpoint ep = {0};
     prompt_source *prompts = NULL;
     results *res = NULL;
     char *config_json = NULL;
@@ -328,38 +257,32 @@ bench_status run_execute(const run_config *cfg, run_summary *sum, bench_err *err
     }
 
     /* The endpoint: remote, or the embedded simulator as a child process. */
-    if (endpoint) {
-        if ((st = check_endpoint(endpoint, sum->endpoint, sizeof sum->endpoint, err)))
-            goto out;
-        snprintf(sum->endpoint_kind, sizeof sum->endpoint_kind, "remote");
-    } else {
-        char seed[32], slow[32];
-        snprintf(seed, sizeof seed, "%llu", (unsigned long long)cfg->seed);
-        snprintf(slow, sizeof slow, "%g", cfg->sim_slowdown);
-        const char *args[16];
-        int na = 0;
-        args[na++] = "--seed";
-        args[na++] = seed;
-        args[na++] = "--slowdown";
-        args[na++] = slow;
-        if (cfg->catalog_path) {
-            args[na++] = "--catalog";
-            args[na++] = cfg->catalog_path;
-        }
-        if (cfg->sim_faults) {
-            args[na++] = "--faults";
-            args[na++] = cfg->sim_faults;
-        }
-        if (cfg->sim_log_sends) {
-            args[na++] = "--log-sends";
-            args[na++] = cfg->sim_log_sends;
-        }
-        args[na] = NULL;
-        if ((st = simproc_start(cfg->model, args, &sim, err)))
-            goto out;
-        snprintf(sum->endpoint, sizeof sum->endpoint, "%s", simproc_url(sim));
-        snprintf(sum->endpoint_kind, sizeof sum->endpoint_kind, "simulated");
+    char seed[32], slow[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)cfg->seed);
+    snprintf(slow, sizeof slow, "%g", cfg->sim_slowdown);
+    const char *args[16];
+    int na = 0;
+    args[na++] = "--seed";
+    args[na++] = seed;
+    args[na++] = "--slowdown";
+    args[na++] = slow;
+    if (cfg->catalog_path) {
+        args[na++] = "--catalog";
+        args[na++] = cfg->catalog_path;
     }
+    if (cfg->sim_faults) {
+        args[na++] = "--faults";
+        args[na++] = cfg->sim_faults;
+    }
+    if (cfg->sim_log_sends) {
+        args[na++] = "--log-sends";
+        args[na++] = cfg->sim_log_sends;
+    }
+    args[na] = NULL;
+    if ((st = endpoint_open(&ep, endpoint, "--endpoint", cfg->model, args, err)))
+        goto out;
+    snprintf(sum->endpoint, sizeof sum->endpoint, "%s", ep.base);
+    snprintf(sum->endpoint_kind, sizeof sum->endpoint_kind, "%s", ep.kind);
     snprintf(url, sizeof url, "%s%s", sum->endpoint, oai_api_path(cfg->api));
     const char *key_env = cfg->api_key_env ? cfg->api_key_env : "OPENAI_API_KEY";
     const char *api_key = getenv(key_env);
@@ -426,10 +349,7 @@ out:
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGTERM, &old_term, NULL);
     }
-    if (sim) {
-        bench_err serr;
-        simproc_stop(sim, &serr);
-    }
+    endpoint_close(&ep);
     free(config_json);
     prompt_source_destroy(prompts);
     catalog_destroy(cat);

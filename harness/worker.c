@@ -16,6 +16,8 @@
 #define SSE_MAX_LINE (1u << 20)
 #define SSE_MAX_EVENT (1u << 20)
 #define ERR_BODY_MAX (64u << 10)
+/* Response text kept for hooks (evaluations); a longer answer fails. */
+#define HOOK_TEXT_MAX (4u << 20)
 #define MAX_CHUNKS_PER_REQUEST (1u << 22)
 /* Longest sleep in curl_multi_poll: bounds how late a first-token or idle
  * timeout and a stop request are noticed. */
@@ -31,6 +33,8 @@ struct slot {
     dynbuf body;    /* request body, must outlive the transfer */
     dynbuf prompt;  /* scratch for the prompt text */
     dynbuf errbody; /* body of a non-2xx response, capped */
+    dynbuf text;    /* content text, kept only with hooks */
+    oai_top top;    /* first position's top logprobs, with hooks */
     int busy;
     int http_checked;
     int http_status;
@@ -105,7 +109,9 @@ static int on_event(void *ud, const char *event, const char *data, size_t len)
     (void)event;
     oai_event ev;
     bench_err err;
-    if (oai_parse_event(data, len, &ev, NULL, &err) != BENCH_OK) {
+    int hooked = s->w->a.hooks != NULL;
+    if (oai_parse_event_top(data, len, &ev, hooked ? &s->text : NULL, hooked ? &s->top : NULL,
+                            &err) != BENCH_OK) {
         slot_fail(s, REQ_PROTOCOL_ERROR, "%s", err.msg);
         return 1;
     }
@@ -205,6 +211,7 @@ static bench_status slot_init(worker *w, slot *s, bench_err *err)
     dynbuf_init(&s->body, 64u << 20);
     dynbuf_init(&s->prompt, 64u << 20);
     dynbuf_init(&s->errbody, ERR_BODY_MAX);
+    dynbuf_init(&s->text, HOOK_TEXT_MAX);
     s->easy = curl_easy_init();
     if (!s->easy)
         return bench_fail(err, BENCH_ENOMEM, "worker %u: curl_easy_init failed", w->a.index);
@@ -239,6 +246,7 @@ static void slot_free(slot *s)
     dynbuf_free(&s->body);
     dynbuf_free(&s->prompt);
     dynbuf_free(&s->errbody);
+    dynbuf_free(&s->text);
     free(s->ch);
 }
 
@@ -268,26 +276,35 @@ static bench_status slot_start(worker *w, slot *s, uint64_t id, int64_t t_sched_
     dynbuf_reset(&s->body);
     dynbuf_reset(&s->prompt);
     dynbuf_reset(&s->errbody);
+    dynbuf_reset(&s->text);
+    s->top.n = 0;
 
-    prompt_item item;
-    if ((st = prompt_source_item(w->a.prompts, s->rec.id, &item, &s->prompt)))
-        return bench_fail(err, st, "request %llu: cannot build its prompt",
-                          (unsigned long long)s->rec.id);
-    s->rec.max_tokens = item.max_tokens;
-    oai_request rq = {
-        .api = c->api,
-        .model = w->a.model_id,
-        .prompt = item.messages_json ? NULL : s->prompt.p,
-        .messages_json = item.messages_json,
-        .max_tokens = item.max_tokens,
-        .ignore_eos = c->ignore_eos,
-        .stream = 1,
-        .temperature = c->temperature,
-        .seed = -1,
-        .extra_json = NULL,
-    };
-    if ((st = oai_build_request(&rq, &s->body, err)))
-        return bench_wrap(err, st, "request %llu", (unsigned long long)s->rec.id);
+    if (w->a.hooks) {
+        int mt = 0;
+        if ((st = w->a.hooks->build(w->a.hooks->ud, id, &s->body, &mt, err)))
+            return bench_wrap(err, st, "request %llu", (unsigned long long)id);
+        s->rec.max_tokens = mt;
+    } else {
+        prompt_item item;
+        if ((st = prompt_source_item(w->a.prompts, s->rec.id, &item, &s->prompt)))
+            return bench_fail(err, st, "request %llu: cannot build its prompt",
+                              (unsigned long long)s->rec.id);
+        s->rec.max_tokens = item.max_tokens;
+        oai_request rq = {
+            .api = c->api,
+            .model = w->a.model_id,
+            .prompt = item.messages_json ? NULL : s->prompt.p,
+            .messages_json = item.messages_json,
+            .max_tokens = item.max_tokens,
+            .ignore_eos = c->ignore_eos,
+            .stream = 1,
+            .temperature = c->temperature,
+            .seed = -1,
+            .extra_json = NULL,
+        };
+        if ((st = oai_build_request(&rq, &s->body, err)))
+            return bench_wrap(err, st, "request %llu", (unsigned long long)s->rec.id);
+    }
 
     curl_slist_free_all(s->hdrs);
     s->hdrs = NULL;
@@ -398,7 +415,7 @@ static bench_status slot_finish(worker *w, slot *s, int res_or_abort, bench_err 
             slot_fail(s, REQ_NO_DONE, "stream ended without data: [DONE]%s",
                       pending ? " (partial event dropped)" : "");
     }
-    if (s->fail_class == REQ_OK) {
+    if (s->fail_class == REQ_OK && !w->a.hooks) {
         int out = r->output_tokens >= 0 ? r->output_tokens : (int)s->nch;
         if (r->max_tokens > 0 && out < r->max_tokens) {
             s->fail_class = REQ_EARLY_STOP;
@@ -409,6 +426,11 @@ static bench_status slot_finish(worker *w, slot *s, int res_or_abort, bench_err 
     }
     r->status = s->fail_class;
     r->chunk_count = (uint32_t)s->nch;
+    if (w->a.hooks) {
+        w->a.hooks->done(w->a.hooks->ud, r, s->text.p ? s->text.p : "", s->text.len,
+                         s->top.n ? &s->top : NULL,
+                         req_class_is_success(s->fail_class) ? NULL : s->fail_msg);
+    }
 
     int failed = !req_class_is_success(s->fail_class);
     pthread_mutex_lock(&w->lock);

@@ -18,6 +18,8 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "dynbuf.h"
+#include "oai.h"
 #include "prompt.h"
 #include "record.h"
 #include "status.h"
@@ -25,10 +27,30 @@
 /* Stop levels for worker_args.stop. */
 enum { WORKER_RUN = 0, WORKER_STOP_GRACEFUL = 1, WORKER_STOP_NOW = 2 };
 
+/* Requests other than the load generator's own (evaluations, judges): the
+ * caller builds each body and receives each response. Both callbacks run on
+ * the worker's thread; every id goes to exactly one call of each, so a
+ * caller that writes only to per-id state needs no lock. */
+typedef struct {
+    /* Append request id's JSON body to body (the worker's buffer) and set
+     * *max_tokens (recorded only: a shorter answer is not an early stop). A
+     * failure ends the worker (fatal). */
+    bench_status (*build)(void *ud, uint64_t id, dynbuf *body, int *max_tokens, bench_err *err);
+    /* Request id ended. text/len: its content text (borrowed for the call,
+     * NUL-terminated; cut at the worker's 4 MiB cap, which fails the
+     * request); top: the first position's top logprobs (NULL when the server
+     * sent none); error: why it failed, or NULL when r->status is a success
+     * class. */
+    void (*done)(void *ud, const req_record *r, const char *text, size_t len, const oai_top *top,
+                 const char *error);
+    void *ud;
+} worker_hooks;
+
 typedef struct {
     uint32_t index;               /* worker number (recorded per row) */
     const run_config *cfg;        /* borrowed: timeouts, api, ignore_eos, ... */
-    const prompt_source *prompts; /* borrowed, read-only */
+    const prompt_source *prompts; /* borrowed, read-only; unused with hooks */
+    const worker_hooks *hooks;    /* borrowed; NULL for load-test requests */
     const char *url;              /* full request URL (base + API path) */
     const char *api_key;          /* bearer token or NULL; never recorded */
     const char *model_id;         /* "model" sent in requests */

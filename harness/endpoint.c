@@ -1,0 +1,56 @@
+#include "endpoint.h"
+
+#include <stdio.h>
+#include <string.h>
+
+bench_status endpoint_check_url(const char *url, const char *flag, char *out, size_t outsz,
+                                bench_err *err)
+{
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+        return bench_fail(err, BENCH_EUSAGE,
+                          "%s: '%s' is not an http:// or https:// URL (e.g. "
+                          "http://127.0.0.1:8000/v1)",
+                          flag, url);
+    const char *host = strstr(url, "://") + 3;
+    if (!*host || *host == '/' || *host == ':')
+        return bench_fail(err, BENCH_EUSAGE, "%s: '%s' has no host", flag, url);
+    if (strchr(url, '@'))
+        return bench_fail(err, BENCH_EUSAGE,
+                          "%s: credentials in the URL are not accepted; put the key in "
+                          "$OPENAI_API_KEY (or the variable named by --api-key-env)",
+                          flag);
+    if (strlen(url) >= outsz)
+        return bench_fail(err, BENCH_EUSAGE, "%s: URL too long", flag);
+    snprintf(out, outsz, "%s", url);
+    size_t n = strlen(out);
+    while (n > 0 && out[n - 1] == '/')
+        out[--n] = '\0';
+    return BENCH_OK;
+}
+
+bench_status endpoint_open(endpoint *ep, const char *url, const char *flag, const char *model,
+                           const char *const *sim_args, bench_err *err)
+{
+    bench_status st;
+    memset(ep, 0, sizeof *ep);
+    if (url) {
+        if ((st = endpoint_check_url(url, flag, ep->base, sizeof ep->base, err)))
+            return st;
+        snprintf(ep->kind, sizeof ep->kind, "remote");
+        return BENCH_OK;
+    }
+    if ((st = simproc_start(model, sim_args, &ep->sim, err)))
+        return st;
+    snprintf(ep->base, sizeof ep->base, "%s", simproc_url(ep->sim));
+    snprintf(ep->kind, sizeof ep->kind, "simulated");
+    return BENCH_OK;
+}
+
+void endpoint_close(endpoint *ep)
+{
+    if (ep->sim) {
+        bench_err e;
+        simproc_stop(ep->sim, &e);
+        ep->sim = NULL;
+    }
+}

@@ -1,0 +1,30 @@
+/* endpoint.h - the server a run or an evaluation talks to: a remote
+ * OpenAI-compatible base URL, or the embedded simulated endpoint started as
+ * a child process (simproc). */
+#ifndef BENCH_ENDPOINT_H
+#define BENCH_ENDPOINT_H
+
+#include "simproc.h"
+#include "status.h"
+
+typedef struct {
+    char base[512]; /* base URL without a trailing slash, e.g. http://127.0.0.1:8000/v1 */
+    char kind[16];  /* "remote" or "simulated" */
+    simproc *sim;   /* the child when simulated */
+} endpoint;
+
+/* Check a base URL given by the user (flag names it in messages): http(s),
+ * a host, no credentials; a trailing slash is dropped. */
+bench_status endpoint_check_url(const char *url, const char *flag, char *out, size_t outsz,
+                                bench_err *err);
+
+/* Open *ep: url (checked as above) when non-NULL, else start the simulator
+ * playing `model` with sim_args (NULL-terminated, borrowed) appended to its
+ * command line. Close with endpoint_close. */
+bench_status endpoint_open(endpoint *ep, const char *url, const char *flag, const char *model,
+                           const char *const *sim_args, bench_err *err);
+
+/* Stop the simulator, if any. Safe on a zeroed or closed endpoint. */
+void endpoint_close(endpoint *ep);
+
+#endif
