@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "config.h"
+#include "datasets.h"
+#include "eval.h"
 #include "report.h"
 #include "run.h"
 #include "sim.h"
@@ -19,6 +21,8 @@ static const char run_usage[] =
     "       bench report [FILES.h5 | DIR ...] [options]   (bench report --help)\n"
     "       bench suite FILE.json [options]   (bench suite --help)\n"
     "       bench serve --simulate MODEL [options]   (bench serve --help)\n"
+    "       bench datasets list|verify|fetch ...   (bench datasets --help)\n"
+    "       bench eval mmlu|humaneval|mtbench --model M [options]   (bench eval --help)\n"
     "\n"
     "Measure an OpenAI-compatible endpoint under a closed-loop concurrency sweep,\n"
     "timestamping every streamed chunk into an HDF5 results file.\n"
@@ -372,12 +376,16 @@ int cli_main(int argc, char **argv)
         code = report_main(argc - 1, argv + 1);
     else if (sub && strcmp(sub, "suite") == 0)
         code = suite_main(argc - 1, argv + 1);
+    else if (sub && strcmp(sub, "datasets") == 0)
+        code = datasets_main(argc - 1, argv + 1);
+    else if (sub && strcmp(sub, "eval") == 0)
+        code = eval_main(argc - 1, argv + 1);
     else if (sub && (strcmp(sub, "help") == 0))
         code = (fputs(run_usage, stdout), 0);
     else if (sub && sub[0] != '-')
         code = (fprintf(stderr,
                         "bench: unknown command '%s' (commands: run, report, suite, "
-                        "serve; see bench --help)\n",
+                        "serve, datasets, eval; see bench --help)\n",
                         sub),
                 2);
     else

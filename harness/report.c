@@ -43,7 +43,14 @@ typedef struct {
     char *path;
     char *model, *served_model, *endpoint, *endpoint_kind, *api, *harness_version, *created,
         *config, *run_status;
+    char *eval, *method, *judge_model; /* evaluation files only; "" for load tests */
 } rrun;
+
+/* Quality columns, in table order. */
+enum { Q_MMLU, Q_HUMANEVAL, Q_MTBENCH, Q_COUNT };
+static const char *const q_eval_name[Q_COUNT] = {"mmlu", "humaneval", "mtbench"};
+/* The summary member each column shows (docs/EVALS.md says why macro). */
+static const char *const q_summary_key[Q_COUNT] = {"macro", "pass@1", "score"};
 
 typedef struct {
     char *name;
@@ -58,6 +65,9 @@ typedef struct {
     tl_row *tl; /* request spans of tl_level */
     size_t n_tl;
     int tl_level;
+    double quality[Q_COUNT];              /* on the published scale (%, 1-10); NaN: none */
+    const char *quality_created[Q_COUNT]; /* of the evaluation it came from (borrowed) */
+    int quality_simulated[Q_COUNT];
 } rmodel;
 
 typedef struct {
@@ -80,9 +90,10 @@ static void rdata_free(rdata *d)
 {
     for (size_t i = 0; i < d->n_runs; i++) {
         rrun *r = &d->runs[i];
-        char **s[] = {&r->path,          &r->model,     &r->served_model,    &r->endpoint,
-                      &r->endpoint_kind, &r->api,       &r->harness_version, &r->created,
-                      &r->config,        &r->run_status};
+        char **s[] = {
+            &r->path, &r->model,           &r->served_model, &r->endpoint, &r->endpoint_kind,
+            &r->api,  &r->harness_version, &r->created,      &r->config,   &r->run_status,
+            &r->eval, &r->method,          &r->judge_model};
         for (size_t k = 0; k < sizeof s / sizeof s[0]; k++)
             free(*s[k]);
     }
@@ -179,6 +190,8 @@ static rmodel *model_get(rdata *d, const char *name)
     if (!m->name)
         return NULL;
     m->cat = d->cat ? catalog_find(d->cat, name) : NULL;
+    for (int q = 0; q < Q_COUNT; q++)
+        m->quality[q] = NAN;
     d->n_models++;
     return m;
 }
@@ -196,6 +209,35 @@ static int preferred_level(const results_file *f)
             best = c;
     }
     return best;
+}
+
+/* Take an evaluation file's headline score for its model (the newest file
+ * wins when several evaluated the same thing). */
+static bench_status read_eval(rmodel *m, const rrun *r, const char *summary, bench_err *err)
+{
+    int q = -1;
+    for (int i = 0; i < Q_COUNT; i++)
+        if (strcmp(r->eval, q_eval_name[i]) == 0)
+            q = i;
+    if (q < 0)
+        return bench_fail(err, BENCH_EINPUT, "results file %s: unknown evaluation '%s'", r->path,
+                          r->eval);
+    cJSON *o = summary ? cJSON_Parse(summary) : NULL;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, q_summary_key[q]);
+    if (!cJSON_IsNumber(v)) {
+        cJSON_Delete(o);
+        return bench_fail(err, BENCH_EINPUT,
+                          "results file %s: the summary attribute has no numeric \"%s\"", r->path,
+                          q_summary_key[q]);
+    }
+    double x = q == Q_MTBENCH ? v->valuedouble : 100.0 * v->valuedouble;
+    cJSON_Delete(o);
+    if (m->quality_created[q] && strcmp(r->created, m->quality_created[q]) < 0)
+        return BENCH_OK;
+    m->quality[q] = x;
+    m->quality_created[q] = r->created;
+    m->quality_simulated[q] = strcmp(r->endpoint_kind, "simulated") == 0;
+    return BENCH_OK;
 }
 
 /* Read one results file into d. */
@@ -225,7 +267,10 @@ static bench_status read_run(rdata *d, const char *path, const report_opts *o, b
     r->created = dup_attr(f, "created_utc");
     r->config = dup_attr(f, "config");
     r->run_status = dup_attr(f, "run_status");
-    if (!r->path || !r->model || !r->run_status) {
+    r->eval = dup_attr(f, "eval");
+    r->method = dup_attr(f, "method");
+    r->judge_model = dup_attr(f, "judge_model");
+    if (!r->path || !r->model || !r->run_status || !r->eval || !r->method || !r->judge_model) {
         st = bench_fail(err, BENCH_ENOMEM, "out of memory");
         goto out;
     }
@@ -236,6 +281,11 @@ static bench_status read_run(rdata *d, const char *path, const report_opts *o, b
     rmodel *m = model_get(d, r->model);
     if (!m) {
         st = bench_fail(err, BENCH_ENOMEM, "out of memory");
+        goto out;
+    }
+    const char *kind = results_file_attr(f, "kind");
+    if (kind && strcmp(kind, "eval") == 0) {
+        st = read_eval(m, r, results_file_attr(f, "summary"), err);
         goto out;
     }
     size_t run_idx = d->n_runs - 1;
@@ -551,6 +601,21 @@ out:
     return st;
 }
 
+static const char *fmt_quality(const rmodel *m, int q)
+{
+    if (isnan(m->quality[q]))
+        return "";
+    return rtable_fmt("%.*f%s", q == Q_MTBENCH ? 2 : 1, m->quality[q],
+                      m->quality_simulated[q] ? " (sim)" : "");
+}
+
+static const char *fmt_points(double measured, double published, int prec)
+{
+    if (isnan(measured) || isnan(published))
+        return "-";
+    return rtable_fmt("%+.*f", prec, measured - published);
+}
+
 static bench_status table_quality(rdoc *doc, const rdata *d, bench_err *err)
 {
     const char *hdr[] = {"Model",
@@ -559,22 +624,28 @@ static bench_status table_quality(rdoc *doc, const rdata *d, bench_err *err)
                          "MT-Bench",
                          "published MMLU",
                          "published HumanEval",
-                         "published MT-Bench"};
+                         "published MT-Bench",
+                         "Δ MMLU",
+                         "Δ HumanEval",
+                         "Δ MT-Bench"};
     rtable *t;
-    bench_status st = rtable_create(7, hdr, "lrrrrrr", &t, err);
+    bench_status st = rtable_create(10, hdr, "lrrrrrrrrr", &t, err);
     if (st)
         return st;
     for (size_t i = 0; i < d->n_models && !st; i++) {
         const rmodel *m = &d->models[i];
         const catalog_published *p = m->cat ? &m->cat->published : NULL;
-        /* Measured quality comes from evaluation results; none are read yet. */
-        const char *cells[7] = {m->name,
-                                "",
-                                "",
-                                "",
-                                fmt_num(p ? p->mmlu : NAN, 1),
-                                fmt_num(p ? p->humaneval : NAN, 1),
-                                fmt_num(p ? p->mtbench : NAN, 2)};
+        double pub[Q_COUNT] = {p ? p->mmlu : NAN, p ? p->humaneval : NAN, p ? p->mtbench : NAN};
+        const char *cells[10] = {m->name,
+                                 fmt_quality(m, Q_MMLU),
+                                 fmt_quality(m, Q_HUMANEVAL),
+                                 fmt_quality(m, Q_MTBENCH),
+                                 fmt_num(pub[Q_MMLU], 1),
+                                 fmt_num(pub[Q_HUMANEVAL], 1),
+                                 fmt_num(pub[Q_MTBENCH], 2),
+                                 fmt_points(m->quality[Q_MMLU], pub[Q_MMLU], 1),
+                                 fmt_points(m->quality[Q_HUMANEVAL], pub[Q_HUMANEVAL], 1),
+                                 fmt_points(m->quality[Q_MTBENCH], pub[Q_MTBENCH], 2)};
         st = rtable_add_row(t, cells, 0, err);
     }
     if (!st)
@@ -929,11 +1000,19 @@ bench_status report_write(const char *const *inputs, size_t n_inputs, const repo
                   remote ? "Some" : "All");
     for (size_t i = 0; i < d.n_runs; i++) {
         const rrun *r = &d.runs[i];
-        rdoc_item(doc,
-                  "%s: model %s (served as %s), %s endpoint %s, api %s, bench %s, created %s%s",
-                  r->path, r->model, r->served_model, r->endpoint_kind, r->endpoint, r->api,
-                  r->harness_version, r->created,
-                  strcmp(r->run_status, "interrupted") == 0 ? ", INTERRUPTED run" : "");
+        if (r->eval[0])
+            rdoc_item(doc,
+                      "%s: %s evaluation of %s (served as %s), %s endpoint %s, api %s, method "
+                      "%s%s%s, bench %s, created %s",
+                      r->path, r->eval, r->model, r->served_model, r->endpoint_kind, r->endpoint,
+                      r->api, r->method, r->judge_model[0] ? ", judge " : "", r->judge_model,
+                      r->harness_version, r->created);
+        else
+            rdoc_item(doc,
+                      "%s: model %s (served as %s), %s endpoint %s, api %s, bench %s, created %s%s",
+                      r->path, r->model, r->served_model, r->endpoint_kind, r->endpoint, r->api,
+                      r->harness_version, r->created,
+                      strcmp(r->run_status, "interrupted") == 0 ? ", INTERRUPTED run" : "");
     }
     if (o->steady_margin > 0)
         rdoc_para(doc,
@@ -956,8 +1035,19 @@ bench_status report_write(const char *const *inputs, size_t n_inputs, const repo
     rdoc_heading(doc, 2, "3. Quality");
     if ((st = table_quality(doc, &d, err)))
         goto out;
-    rdoc_para(doc, "Measured quality columns fill in from evaluation results; none were found "
-                   "in these inputs.");
+    int any_quality = 0;
+    for (size_t i = 0; i < d.n_models; i++)
+        for (int q = 0; q < Q_COUNT; q++)
+            any_quality |= !isnan(d.models[i].quality[q]);
+    if (any_quality)
+        rdoc_para(doc,
+                  "Measured quality from `bench eval` files: MMLU is the macro average over "
+                  "the 57 subjects (%%), HumanEval pass@1 (%%), MT-Bench the mean judge rating "
+                  "over both turns (1-10); Δ in points. (sim) marks a score played by the "
+                  "simulated endpoint, not measured on the model. docs/EVALS.md.");
+    else
+        rdoc_para(doc, "Measured quality columns fill in from evaluation results (`bench eval`); "
+                       "none were found in these inputs.");
 
     bench_status plot_st = BENCH_OK;
     bench_err plot_err;
@@ -969,6 +1059,8 @@ bench_status report_write(const char *const *inputs, size_t n_inputs, const repo
     rdoc_heading(doc, 2, "Per-model detail");
     for (size_t i = 0; i < d.n_models; i++) {
         const rmodel *m = &d.models[i];
+        if (!m->n_levels)
+            continue; /* evaluated only: nothing load-tested to detail */
         rdoc_heading(doc, 3, m->name);
         int has_slo = m->n_levels && m->levels[0].m.has_slo;
         if ((st = table_detail(doc, m, has_slo, err)))

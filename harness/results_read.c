@@ -429,8 +429,11 @@ bench_status results_open(const char *path, results_file **out, bench_err *err)
         st = results_h5_fail(BENCH_EHDF5, path, err, "cannot create transfer properties");
         goto out;
     }
-    if ((st = open_h5(f, err)) != BENCH_OK || (st = read_root(f, err)) != BENCH_OK ||
-        (st = read_levels(f, err)) != BENCH_OK)
+    if ((st = open_h5(f, err)) != BENCH_OK || (st = read_root(f, err)) != BENCH_OK)
+        goto out;
+    /* An evaluation file (kind = "eval", evalres.h) has no levels. */
+    const char *kind = results_file_attr(f, "kind");
+    if (!(kind && strcmp(kind, "eval") == 0) && (st = read_levels(f, err)) != BENCH_OK)
         goto out;
     *out = f;
     f = NULL;

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "eval.h"
 #include "fileio.h"
 #include "report.h"
 #include "run.h"
@@ -31,6 +32,8 @@ typedef struct {
     size_t n_models;
     metrics_slo slo;
     double steady;
+    eval_config evals[8]; /* templates: strings owned, model/endpoint/output unset */
+    size_t n_evals;
 } suite;
 
 static bench_status num_field(const cJSON *o, const char *key, double lo, double hi, double *out,
@@ -105,6 +108,93 @@ static bench_status apply_map(suite *s, const char *path, bench_err *err)
     }
     cJSON_Delete(root);
     return st;
+}
+
+/* A string member of an evaluation entry into *dst (owned). */
+static bench_status eval_str(const cJSON *o, const char *key, char **dst, const char *where,
+                             bench_err *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v)
+        return BENCH_OK;
+    if (!cJSON_IsString(v) || !v->valuestring[0])
+        return bench_fail(err, BENCH_EINPUT, "%s: \"%s\" must be a non-empty string", where, key);
+    char buf[1024];
+    bench_status st = resolve(v->valuestring, buf, sizeof buf, where, err);
+    if (st)
+        return st;
+    free(*dst);
+    *dst = strdup(buf);
+    return *dst ? BENCH_OK : bench_fail(err, BENCH_ENOMEM, "out of memory");
+}
+
+/* "evaluations": [{"eval": "mmlu", "limit": 20, ...}, ...] (docs/SUITES.md). */
+static bench_status load_evals(const cJSON *arr, const char *path, suite *s, bench_err *err)
+{
+    bench_status st = BENCH_OK;
+    if (!arr)
+        return BENCH_OK;
+    if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) > 8)
+        return bench_fail(err, BENCH_EINPUT,
+                          "%s: \"evaluations\" must be an array of at most 8 "
+                          "entries",
+                          path);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, arr)
+    {
+        char where[600];
+        snprintf(where, sizeof where, "%s: evaluations[%zu]", path, s->n_evals);
+        eval_config *c = &s->evals[s->n_evals];
+        eval_config_defaults(c);
+        s->n_evals++;
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "eval");
+        if (!cJSON_IsObject(e) || !cJSON_IsString(name) ||
+            (strcmp(name->valuestring, "mmlu") && strcmp(name->valuestring, "humaneval") &&
+             strcmp(name->valuestring, "mtbench")))
+            return bench_fail(err, BENCH_EINPUT,
+                              "%s: must be an object with \"eval\": mmlu, humaneval or mtbench",
+                              where);
+        double v;
+        if ((st = eval_str(e, "eval", &c->eval, where, err)) ||
+            (st = eval_str(e, "method", &c->method, where, err)) ||
+            (st = eval_str(e, "split", &c->split, where, err)) ||
+            (st = eval_str(e, "judge_endpoint", &c->judge_endpoint, where, err)) ||
+            (st = eval_str(e, "judge_model", &c->judge_model, where, err)))
+            return st;
+        if (c->method && strcmp(c->method, "logprobs") && strcmp(c->method, "generative") &&
+            strcmp(c->method, "cot"))
+            return bench_fail(err, BENCH_EINPUT,
+                              "%s: \"method\" must be logprobs, generative "
+                              "or cot",
+                              where);
+        const cJSON *api = cJSON_GetObjectItemCaseSensitive(e, "api");
+        if (api) {
+            if (cJSON_IsString(api) && strcmp(api->valuestring, "chat") == 0)
+                c->api = OAI_CHAT;
+            else if (cJSON_IsString(api) && strcmp(api->valuestring, "completions") == 0)
+                c->api = OAI_COMPLETIONS;
+            else
+                return bench_fail(err, BENCH_EINPUT, "%s: \"api\" must be chat or completions",
+                                  where);
+        }
+        v = 0;
+        if ((st = num_field(e, "limit", 0, 1e8, &v, where, err)))
+            return st;
+        c->limit = (long)v;
+        v = c->concurrency;
+        if ((st = num_field(e, "concurrency", 1, 4096, &v, where, err)))
+            return st;
+        c->concurrency = (int)v;
+        v = c->shots;
+        if ((st = num_field(e, "shots", 0, 5, &v, where, err)))
+            return st;
+        c->shots = (int)v;
+        v = c->samples;
+        if ((st = num_field(e, "samples", 1, 1000, &v, where, err)))
+            return st;
+        c->samples = (int)v;
+    }
+    return BENCH_OK;
 }
 
 static bench_status suite_load(const char *path, suite *s, bench_err *err)
@@ -192,6 +282,8 @@ static bench_status suite_load(const char *path, suite *s, bench_err *err)
         }
         snprintf(s->models[s->n_models++].name, 128, "%s", m->valuestring);
     }
+    if ((st = load_evals(cJSON_GetObjectItemCaseSensitive(root, "evaluations"), path, s, err)))
+        goto out;
     const cJSON *rep = cJSON_GetObjectItemCaseSensitive(root, "report");
     if (rep) {
         const cJSON *slo = cJSON_GetObjectItemCaseSensitive(rep, "slo");
@@ -323,6 +415,31 @@ int suite_main(int argc, char **argv)
             if (st == BENCH_EINTR)
                 break;
         }
+        /* The model's quality evaluations, on the same endpoint. */
+        for (size_t k = 0; k < s->n_evals && st != BENCH_EINTR; k++) {
+            eval_config ec = s->evals[k]; /* borrowed strings: not freed here */
+            eval_outcome eo;
+            char epath[1400];
+            snprintf(epath, sizeof epath, "%s/%s-%s.h5", dir, m->name, ec.eval);
+            ec.model = (char *)m->name;
+            ec.endpoint = m->endpoint[0] ? (char *)m->endpoint : NULL;
+            ec.served_model = m->served_model[0] ? (char *)m->served_model : NULL;
+            ec.output = epath;
+            ec.seed = s->run.seed + i;
+            ec.progress = s->run.progress;
+            fprintf(stderr, "bench suite %s: [%zu/%zu] %s: %s evaluation\n", s->name, i + 1,
+                    s->n_models, m->name, ec.eval);
+            st = eval_execute(&ec, &eo, &err);
+            free(eo.summary_json);
+            if (st) {
+                fprintf(stderr, "bench suite: %s: %s: %s\n", m->name, ec.eval, err.msg);
+                failed++;
+            } else {
+                fprintf(stderr, "  %s score %.4f (%s)\n", ec.eval, eo.score, eo.path);
+            }
+        }
+        if (st == BENCH_EINTR)
+            break;
     }
     report_opts ro;
     report_opts_default(&ro);
@@ -338,12 +455,17 @@ int suite_main(int argc, char **argv)
         code = 1;
     }
     if (failed) {
-        fprintf(stderr, "bench suite: %zu of %zu run(s) failed; the report covers the rest\n",
-                failed, s->n_models);
+        fprintf(stderr,
+                "bench suite: %zu of %zu run(s) and evaluation(s) failed; the report covers the "
+                "rest\n",
+                failed, s->n_models * (1 + s->n_evals));
         code = st == BENCH_EINTR ? 130 : 1;
     }
 out:
     config_free(&s->run);
+    if (s)
+        for (size_t k = 0; k < s->n_evals; k++)
+            eval_config_free(&s->evals[k]);
     free(s);
     free(sum);
     return code;
