@@ -28,7 +28,9 @@ int datasets_main(int argc, char **argv);
 
 /* Verify the files of dataset `name` (NULL: every dataset) under data_dir
  * against the manifest; each file is reported on out ("ok", "MISSING",
- * "MISMATCH"). Returns BENCH_EINPUT naming the first bad file when any is. */
+ * "MISMATCH"). Returns BENCH_EINPUT naming the first bad file when any is.
+ * out may be NULL. An unknown name is BENCH_EUSAGE; an unreadable or
+ * malformed manifest BENCH_EIO / BENCH_EINPUT naming it. */
 bench_status datasets_verify(const char *manifest_path, const char *data_dir, const char *name,
                              FILE *out, bench_err *err);
 
@@ -36,7 +38,12 @@ bench_status datasets_verify(const char *manifest_path, const char *data_dir, co
  * http(s):// through libcurl; the manifest's url may be overridden by
  * $BENCH_DATASETS_MIRROR, a base URL the manifest paths are appended to)
  * into to_dir/<path>, verifying sha256 before the file is moved into place;
- * a file whose hash differs is refused and not left behind. */
+ * a file whose hash differs is refused and not left behind.
+ * name NULL: every dataset. A file already in place with the right size and
+ * hash is kept. Without a mirror, a file that only has an "archive" source
+ * (the MMLU CSVs) cannot be fetched: refused before anything is downloaded,
+ * with BENCH_EUSAGE. A hash mismatch is BENCH_EINPUT, a download that
+ * exceeds the manifest's size BENCH_EPROTO, a transfer failure BENCH_EIO. */
 bench_status datasets_fetch(const char *manifest_path, const char *name, const char *to_dir,
                             FILE *out, bench_err *err);
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -348,6 +349,21 @@ bench_status eval_execute(const eval_config *c, eval_outcome *out, bench_err *er
     if ((st = datasets_dir(c->data_dir, &dd, err)))
         goto out;
     snprintf(ctx.data_dir, sizeof ctx.data_dir, "%s", dd);
+    {
+        /* The dataset must be there before any server starts. */
+        char sub[1200];
+        struct stat sb;
+        snprintf(sub, sizeof sub, "%s/%s", ctx.data_dir,
+                 is_mmlu ? "mmlu" : is_he ? "humaneval" : "mt_bench");
+        if (stat(sub, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+            st = bench_fail(err, BENCH_EINPUT,
+                            "data directory %s: no %s dataset (%s: %s); set --data-dir or "
+                            "$BENCH_DATA_DIR, or run bench datasets fetch",
+                            ctx.data_dir, c->eval, sub,
+                            stat(sub, &sb) != 0 ? strerror(errno) : "not a directory");
+            goto out;
+        }
+    }
 
     config_defaults(&ctx.rc);
     ctx.rc.timeout = c->timeout;
@@ -410,6 +426,7 @@ bench_status eval_execute(const eval_config *c, eval_outcome *out, bench_err *er
     sigaction(SIGTERM, &sa, &old_term);
     signals = 1;
     ctx.t0 = clock_now_ns();
+    int64_t t0_unix = clock_unix_ns();
 
     st = is_mmlu ? eval_mmlu_run(&ctx, err)
          : is_he ? eval_humaneval_run(&ctx, err)
@@ -444,6 +461,8 @@ bench_status eval_execute(const eval_config *c, eval_outcome *out, bench_err *er
         .config_json = cfg_json,
         .summary_json = summary,
         .score = ctx.score,
+        .t0_unix_ns = t0_unix,
+        .t0_monotonic_ns = ctx.t0,
     };
     if ((st = evalres_write(out->path, &meta, ctx.items, ctx.nitems, err)))
         goto out;

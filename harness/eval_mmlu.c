@@ -109,6 +109,7 @@ bench_status eval_mmlu_run(eval_ctx *ctx, bench_err *err)
     mmlu_state m = {.ctx = ctx};
     size_t *all = NULL, *n_eval = NULL;
     double *per_subject = NULL;
+    unsigned char *full = NULL;
     const char *method = c->method ? c->method : "logprobs";
     m.method = strcmp(method, "cot") == 0          ? M_COT
                : strcmp(method, "generative") == 0 ? M_GENERATIVE
@@ -189,8 +190,18 @@ bench_status eval_mmlu_run(eval_ctx *ctx, bench_err *err)
     if ((st = eval_batch(ctx, 0, "mmlu", all, n, &t, m.attempts, err)))
         goto out;
 
+    /* mmlu_score indexes every item of the set; the evaluated ones are each
+     * subject's first n_eval[s]. */
+    full = calloc(set->nitems ? set->nitems : 1, 1);
+    if (!full) {
+        st = bench_fail(err, BENCH_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t s = 0, base = 0, k = 0; s < set->nsubjects; base += set->subjects[s].nitems, s++)
+        for (size_t j = 0; j < n_eval[s]; j++)
+            full[base + j] = m.correct[k++];
     mmlu_scores sc;
-    mmlu_score(set, m.correct, n_eval, &sc, per_subject);
+    mmlu_score(set, full, n_eval, &sc, per_subject);
     size_t failed = 0, nolp = 0;
     for (size_t k = 0; k < n; k++) {
         failed += !req_class_is_success(ctx->items[k].status);
@@ -232,6 +243,7 @@ bench_status eval_mmlu_run(eval_ctx *ctx, bench_err *err)
     cJSON_AddItemToObject(o, "subjects", subs);
     ctx->score = sc.macro;
 out:
+    free(full);
     free(all);
     free(n_eval);
     free(per_subject);

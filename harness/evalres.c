@@ -39,14 +39,15 @@ out:
     return t;
 }
 
-static herr_t put_attr(hid_t obj, const char *name, hid_t type, const void *value)
+/* Scalar attribute of file type ftype from a value of memory type mtype. */
+static herr_t put_attr(hid_t obj, const char *name, hid_t ftype, hid_t mtype, const void *value)
 {
     hid_t space = H5Screate(H5S_SCALAR), attr = H5I_INVALID_HID;
     herr_t rc = -1;
     if (space < 0)
         return -1;
-    if ((attr = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT)) >= 0)
-        rc = H5Awrite(attr, type, value);
+    if ((attr = H5Acreate2(obj, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT)) >= 0)
+        rc = H5Awrite(attr, mtype, value);
     results_h5_close(&attr);
     results_h5_close(&space);
     return rc;
@@ -58,7 +59,7 @@ static herr_t put_str(hid_t obj, const char *name, const char *value)
     if (t < 0)
         return -1;
     const char *v = value ? value : "";
-    herr_t rc = put_attr(obj, name, t, &v);
+    herr_t rc = put_attr(obj, name, t, t, &v);
     H5Tclose(t);
     return rc;
 }
@@ -105,7 +106,7 @@ bench_status evalres_write(const char *path, const evalres_meta *m, const evalre
         gmtime_r(&now, &tm);
         strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
     }
-    if (put_attr(file, "format_version", H5T_STD_I32LE, &version) < 0 ||
+    if (put_attr(file, "format_version", H5T_STD_I32LE, H5T_NATIVE_INT, &version) < 0 ||
         put_str(file, "kind", "eval") < 0 || put_str(file, "eval", m->eval) < 0 ||
         put_str(file, "harness_version", m->harness_version) < 0 ||
         put_str(file, "created_utc", m->created_utc ? m->created_utc : created) < 0 ||
@@ -119,7 +120,11 @@ bench_status evalres_write(const char *path, const evalres_meta *m, const evalre
         put_str(file, "judge_endpoint_kind", m->judge_endpoint_kind) < 0 ||
         put_str(file, "config", m->config_json ? m->config_json : "{}") < 0 ||
         put_str(file, "summary", m->summary_json ? m->summary_json : "{}") < 0 ||
-        put_attr(file, "score", H5T_IEEE_F64LE, &m->score) < 0) {
+        put_attr(file, "score", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &m->score) < 0 ||
+        put_str(file, "clock", "CLOCK_MONOTONIC") < 0 ||
+        put_attr(file, "t0_unix_ns", H5T_STD_I64LE, H5T_NATIVE_INT64, &m->t0_unix_ns) < 0 ||
+        put_attr(file, "t0_monotonic_ns", H5T_STD_I64LE, H5T_NATIVE_INT64, &m->t0_monotonic_ns) <
+            0) {
         st = results_h5_fail(BENCH_EHDF5, path, err, "/: cannot write the attributes");
         goto out;
     }
@@ -169,6 +174,10 @@ bench_status evalres_read_items(const char *path, evalres_item **items, size_t *
                         path, kind ? kind : "absent");
         goto out;
     }
+    /* Checked: reopen for the table (one open at a time: HDF5 refuses a
+     * second open with other locking settings). */
+    results_file_close(rf);
+    rf = NULL;
     if ((file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0 ||
         (ds = H5Dopen2(file, "eval/items", H5P_DEFAULT)) < 0 || (type = item_type()) < 0 ||
         (space = H5Dget_space(ds)) < 0) {

@@ -10,6 +10,7 @@
 #define BENCH_EVALRES_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "status.h"
 
@@ -41,6 +42,8 @@ typedef struct {
     const char *config_json;  /* effective configuration, no secrets */
     const char *summary_json; /* the scores, as printed by --json */
     double score;             /* the headline score (MMLU macro, pass@1, MT-Bench overall) */
+    int64_t t0_unix_ns;       /* when the evaluation started (wall clock) */
+    int64_t t0_monotonic_ns;  /* the same instant on CLOCK_MONOTONIC */
 } evalres_meta;
 
 /* Write path (parent directories created) atomically: path.tmp then rename. */

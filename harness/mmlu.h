@@ -44,13 +44,18 @@ typedef struct {
 
 /* Load every subject of <data_dir>/mmlu for the split "test" or "val" (with
  * its dev file). Every row must have exactly 6 fields and an answer in A-D;
- * errors name the file and the record number. *out is the caller's; free
+ * errors name the file and the record number. A <subject>_<split>.csv whose
+ * subject is not one of the 57 is an error. *out is the caller's; free
  * with mmlu_free. */
 bench_status mmlu_load(const char *data_dir, const char *split, mmlu_set **out, bench_err *err);
 void mmlu_free(mmlu_set *s);
 
 /* Parse one CSV file's bytes into rows (exposed for tests). origin names the
- * file in messages. *rows is the caller's; free with mmlu_rows_free. */
+ * file in messages. Fields are kept byte for byte as Python's csv module
+ * reads them: no trimming, line breaks inside quoted fields kept as written
+ * (CRLF included), a quote inside an unquoted field is literal; blank lines
+ * are skipped; an unterminated quoted field is an error. *rows is the
+ * caller's; free with mmlu_rows_free. */
 bench_status mmlu_parse_csv(const char *data, size_t len, const char *origin, mmlu_row **rows,
                             size_t *nrows, bench_err *err);
 void mmlu_rows_free(mmlu_row *rows, size_t n);
@@ -74,16 +79,21 @@ bench_status mmlu_prompt_cot(const mmlu_row *item, dynbuf *out, bench_err *err);
 
 /* Generative scoring: the first of A-D in the reply after trimming leading
  * whitespace, accepted only as a whole token (followed by end, whitespace,
- * or one of .):,); returns 0 when there is none. */
+ * or one of .):,); returns 0 when there is none. One '(' may precede the
+ * letter ("(B)"). Only the reply's first token counts and letters are upper
+ * case: "The answer is B", "Because" and "b" give 0. */
 char mmlu_extract_letter(const char *text, size_t len);
 
 /* Chain-of-thought scoring: the letter of the first match of
- * (?i)Answer[ \t]*:[ \t]*\$?([A-D])\$? (simple-evals); 0 when none. */
+ * (?i)Answer[ \t]*:[ \t]*\$?([A-D])\$? (simple-evals); 0 when none. (?i)
+ * also lets the group match a-d: such a letter is returned as written, so it
+ * never equals an item's answer, as in simple-evals' scoring. */
 char mmlu_extract_cot(const char *text, size_t len);
 
 /* Logprob scoring: given the top tokens of the first generated position and
  * their logprobs, the letter whose token (" A".." D", also "A".."D") has the
- * highest logprob; 0 when none of the eight appears. */
+ * highest logprob; 0 when none of the eight appears. A letter's two tokens
+ * are not summed (the higher counts); on a tie the earlier letter wins. */
 char mmlu_pick_logprob(const char *const *tokens, const double *logprobs, size_t n);
 
 /* Accuracy aggregates. correct[i] is 0/1 for item i in the set's order
@@ -91,7 +101,10 @@ char mmlu_pick_logprob(const char *const *tokens, const double *logprobs, size_t
  * the per-subject accuracies; per category = mean over the items of that
  * category (micro within the category). per_subject may be NULL, else has
  * nsubjects entries. Subjects with no evaluated items (limit) are skipped in
- * the macro mean; n_evaluated gives how many items each subject had. */
+ * the macro mean; n_evaluated gives how many items each subject had.
+ * correct is indexed over every item of the set (set->nitems entries); only
+ * the first n_evaluated[s] items of subject s are counted. n_evaluated may be
+ * NULL (every item). per_subject[s] is NaN for a subject with none. */
 typedef struct {
     double micro, macro;
     double category[MMLU_CATEGORY_COUNT]; /* NaN when a category had no items */

@@ -60,7 +60,9 @@ bench_status mtbench_judge_messages(const mtbench_set *set, const mtbench_questi
                                     dynbuf *user, const char **prompt_name, bench_err *err);
 
 /* FastChat's rating: the first match of \[\[(\d+\.?\d*)\]\], else of
- * \[(\d+\.?\d*)\]; -1 when neither matches. */
+ * \[(\d+\.?\d*)\]; -1 when neither matches. The number is read with
+ * strtod ("8." is 8; FastChat's ast.literal_eval would raise on "08", here
+ * it is 8). */
 double mtbench_parse_rating(const char *text, size_t len);
 
 #endif

@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 
+#include "dynbuf.h"
 #include "status.h"
 
 typedef struct {
@@ -30,7 +31,10 @@ typedef struct {
     int require_isolation; /* fail (BENCH_ESYS) instead of running without namespaces */
 } sandbox_limits;
 
-/* Defaults as documented above. */
+/* Defaults as documented above; cpu_s is left 0, which means timeout_s + 1
+ * for whatever timeout_s the caller then sets. A field left 0 (NULL) in the
+ * limits given to sandbox_run_python also takes its default; a NULL limits
+ * pointer means all defaults. */
 void sandbox_limits_default(sandbox_limits *l);
 
 typedef enum { SANDBOX_PASSED = 0, SANDBOX_FAILED = 1, SANDBOX_TIMEOUT = 2 } sandbox_outcome;
@@ -51,5 +55,15 @@ typedef struct {
  * everything the program does is a result, not an error. */
 bench_status sandbox_run_python(const sandbox_limits *l, const char *program, size_t len,
                                 sandbox_result *res, bench_err *err);
+
+/* Flags for sandbox_run_python_ex. */
+#define SANDBOX_NO_NAMESPACES 1u /* do not ask for namespaces: the degraded path, as if refused */
+
+/* sandbox_run_python with flags and, when output is non-NULL, the first
+ * output_cap bytes of the program's stdout+stderr appended to it (as many as
+ * its own cap allows; caller-owned). */
+bench_status sandbox_run_python_ex(const sandbox_limits *l, unsigned flags, const char *program,
+                                   size_t len, dynbuf *output, sandbox_result *res,
+                                   bench_err *err);
 
 #endif

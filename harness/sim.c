@@ -41,6 +41,7 @@
 #include "dynbuf.h"
 #include "fileio.h"
 #include "rng.h"
+#include "simeval.h"
 #include "simmodel.h"
 
 #define SIM_MAX_BODY ((size_t)16 << 20)       /* larger request bodies get 413 */
@@ -318,6 +319,7 @@ typedef struct {
     uint64_t arrivals;
     int active;          /* generations in progress (streaming or not) */
     sim_stream *streams; /* in-progress generations, for shutdown */
+    simeval *eval;       /* owned; NULL unless --data-dir: playing evaluations */
 } sim_server;
 
 struct sim_stream {
@@ -340,6 +342,12 @@ struct sim_stream {
     int64_t deadline_ns; /* when token `sent` is due */
     fault_choice fault;
     dynbuf text; /* non-streaming: the generated text */
+    /* A scripted reply (evaluations, simeval.h): token i is
+     * script[ends[i-1] .. min(ends[i], script_len)), ends[-1] being 0. */
+    char *script; /* owned; NULL: vocabulary words drawn at each token */
+    size_t script_len;
+    size_t *ends;   /* owned: n_out piece ends */
+    char *logprobs; /* owned JSON for token 0, or NULL */
 };
 
 /* ------------------------------------------------------------------------
@@ -473,6 +481,9 @@ static void stream_free(sim_stream *s)
     if (s->timer)
         event_free(s->timer);
     dynbuf_free(&s->text);
+    free(s->script);
+    free(s->ends);
+    free(s->logprobs);
     free(s);
 }
 
@@ -594,6 +605,58 @@ static bench_status ev_token(sim_stream *s, const char *word)
     return st ? st : ev_send(s, "token");
 }
 
+/* Append n bytes of s as the inside of a JSON string literal. */
+static bench_status add_json_escaped(dynbuf *b, const char *s, size_t n)
+{
+    bench_status st = BENCH_OK;
+    size_t from = 0;
+    for (size_t i = 0; i < n && !st; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        if ((st = dynbuf_add(b, s + from, i - from)))
+            break;
+        from = i + 1;
+        switch (c) {
+        case '"':
+            st = dynbuf_adds(b, "\\\"");
+            break;
+        case '\\':
+            st = dynbuf_adds(b, "\\\\");
+            break;
+        case '\n':
+            st = dynbuf_adds(b, "\\n");
+            break;
+        case '\r':
+            st = dynbuf_adds(b, "\\r");
+            break;
+        case '\t':
+            st = dynbuf_adds(b, "\\t");
+            break;
+        default:
+            st = dynbuf_addf(b, "\\u%04x", c);
+        }
+    }
+    return st ? st : dynbuf_add(b, s + from, n - from);
+}
+
+/* One token of a scripted reply; lp is its logprobs JSON or NULL. */
+static bench_status ev_piece(sim_stream *s, const char *piece, size_t len, const char *lp)
+{
+    dynbuf *b = &s->srv->ev;
+    bench_status st;
+    if ((st = ev_head(s)) ||
+        (st = dynbuf_adds(b, s->chat ? "\"choices\":[{\"index\":0,\"delta\":{\"content\":\""
+                                     : "\"choices\":[{\"index\":0,\"text\":\"")) ||
+        (st = add_json_escaped(b, piece, len)) || (st = dynbuf_adds(b, s->chat ? "\"}" : "\"")))
+        return st;
+    if (lp || !s->chat)
+        st = dynbuf_addf(b, ",\"logprobs\":%s", lp ? lp : "null");
+    if (st || (st = dynbuf_adds(b, ",\"finish_reason\":null}]}")))
+        return st;
+    return ev_send(s, "token");
+}
+
 static bench_status ev_finish(sim_stream *s)
 {
     bench_status st;
@@ -635,15 +698,19 @@ static char *full_body(sim_stream *s)
                                   "\"system_fingerprint\":\"bench-sim\",\"choices\":[{\"index\":0,",
                                   s->id, s->chat ? "chat.completion" : "text_completion",
                                   s->created, s->model_json);
-    if (!st && s->chat)
-        st = dynbuf_addf(&b, "\"message\":{\"role\":\"assistant\",\"content\":\"%s\"},", text);
-    else if (!st)
-        st = dynbuf_addf(&b, "\"text\":\"%s\",", text);
+    if (!st)
+        st = dynbuf_adds(&b, s->chat ? "\"message\":{\"role\":\"assistant\",\"content\":\""
+                                     : "\"text\":\"");
+    if (!st)
+        st = add_json_escaped(&b, text, s->text.len);
+    if (!st)
+        st = dynbuf_adds(&b, s->chat ? "\"}," : "\",");
     if (!st)
         st = dynbuf_addf(&b,
-                         "\"logprobs\":null,\"finish_reason\":\"%s\"}],\"usage\":{"
+                         "\"logprobs\":%s,\"finish_reason\":\"%s\"}],\"usage\":{"
                          "\"prompt_tokens\":%d,\"completion_tokens\":%d,\"total_tokens\":%d}}",
-                         s->finish_reason, s->prompt_tokens, s->sent, s->prompt_tokens + s->sent);
+                         s->logprobs && s->sent > 0 ? s->logprobs : "null", s->finish_reason,
+                         s->prompt_tokens, s->sent, s->prompt_tokens + s->sent);
     if (st) {
         dynbuf_free(&b);
         return NULL;
@@ -744,13 +811,32 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     }
     if (stream_mid_fault(s))
         return;
-    const char *word = vocab[rng_below(&s->r, VOCAB_N)];
-    if (s->streaming) {
+    if (s->sent >= s->n_out) { /* a scripted reply cut to nothing by a stop sequence */
+        stream_complete(s);
+        return;
+    }
+    if (s->script) {
+        size_t from = s->sent ? s->ends[s->sent - 1] : 0, to = s->ends[s->sent];
+        const char *lp = s->sent == 0 ? s->logprobs : NULL;
+        if (s->streaming ? ev_piece(s, s->script + from, to - from, lp)
+                         : dynbuf_add(&s->text, s->script + from, to - from)) {
+            if (s->streaming) {
+                stream_drop(s, 0);
+                return;
+            }
+            stream_release_conn(s);
+            send_error(srv, s->req, 500, "server_error", NULL, NULL, 500,
+                       "simulated response too large for the simulator", s->key);
+            stream_free(s);
+            return;
+        }
+    } else if (s->streaming) {
+        const char *word = vocab[rng_below(&s->r, VOCAB_N)];
         if (ev_token(s, word)) {
             stream_drop(s, 0);
             return;
         }
-    } else if (dynbuf_addf(&s->text, " %s", word)) {
+    } else if (dynbuf_addf(&s->text, " %s", vocab[rng_below(&s->r, VOCAB_N)])) {
         stream_release_conn(s);
         send_error(srv, s->req, 500, "server_error", NULL, NULL, 500,
                    "simulated response too large for the simulator", s->key);
@@ -872,9 +958,12 @@ static bench_status prompt_words(const cJSON *prompt, long *words, req_problem *
 }
 
 /* Validate a generation request body into gp. BENCH_EINPUT with p filled
- * for the client's mistakes, BENCH_ENOMEM when parsing ran out of memory. */
+ * for the client's mistakes, BENCH_ENOMEM when parsing ran out of memory.
+ * When playing evaluations, a valid request's scripted reply (if any),
+ * stop sequences and logprobs request go to *er (the caller frees it with
+ * simeval_reply_free in any case). */
 static bench_status parse_generate(sim_server *srv, const char *body, size_t len, int chat,
-                                   gen_params *gp, req_problem *p)
+                                   gen_params *gp, req_problem *p, simeval_reply *er)
 {
     bench_status st = BENCH_OK;
     const catalog_model *cm = srv->opt->model;
@@ -983,6 +1072,10 @@ static bench_status parse_generate(sim_server *srv, const char *body, size_t len
         long dflt = chat ? SIM_DEFAULT_MAX_TOKENS_CHAT : SIM_DEFAULT_MAX_TOKENS_COMPLETIONS;
         gp->max_tokens = (int)(dflt < ctx - words ? dflt : ctx - words);
     }
+    if (srv->eval) {
+        bench_err e;
+        st = simeval_respond(srv->eval, root, chat, er, &e);
+    }
 out:
     cJSON_Delete(root);
     return st;
@@ -1001,6 +1094,94 @@ static void request_key(struct evhttp_request *req, uint64_t k, char *key, size_
     for (char *c = key; *c; c++)
         if (*c == '\t' || *c == '\n' || *c == '\r')
             *c = '_';
+}
+
+/* Piece ends of text[0..len) cut at cut: every piece starting before cut,
+ * the last one ending at cut. *ends is the caller's. */
+static bench_status split_pieces(const char *text, size_t len, size_t cut, size_t **ends, size_t *n)
+{
+    size_t cap = 16, k = 0;
+    size_t *e = malloc(cap * sizeof *e);
+    if (!e)
+        return BENCH_ENOMEM;
+    for (size_t pos = 0; pos < cut;) {
+        size_t end = simeval_piece_end(text, len, pos);
+        if (k == cap) {
+            size_t *g = realloc(e, 2 * cap * sizeof *e);
+            if (!g) {
+                free(e);
+                return BENCH_ENOMEM;
+            }
+            e = g;
+            cap *= 2;
+        }
+        e[k++] = end < cut ? end : cut;
+        pos = end;
+    }
+    *ends = e;
+    *n = k;
+    return BENCH_OK;
+}
+
+/* Playing evaluations: give s its scripted reply. A recognised evaluation
+ * prompt gets simeval's text; anything else the filler: the "[simulated
+ * answer by NAME]" marker as its first token, then the vocabulary words
+ * (n_out tokens as drawn for a plain request). Both stop before the first
+ * stop sequence (finish_reason "stop"); scripted text is cut to max_tokens
+ * pieces (finish_reason "length"). */
+static bench_status stream_script(sim_stream *s, simeval_reply *er, int max_tokens)
+{
+    sim_server *srv = s->srv;
+    size_t n = 0;
+    if (er->kind != SIMEVAL_NONE) {
+        s->script = er->text;
+        er->text = NULL;
+        s->script_len = strlen(s->script);
+        size_t cut = simeval_stop_cut(er, s->script, s->script_len);
+        if (split_pieces(s->script, s->script_len, cut, &s->ends, &n))
+            return BENCH_ENOMEM;
+        s->finish_reason = n > (size_t)max_tokens ? "length" : "stop";
+        s->n_out = n > (size_t)max_tokens ? max_tokens : (int)n;
+        if (er->kind == SIMEVAL_MMLU && er->logprobs >= 0) {
+            dynbuf lp;
+            dynbuf_init(&lp, (size_t)1 << 16);
+            if (simeval_logprobs_json(er, s->chat, &lp) || !(s->logprobs = dynbuf_steal(&lp))) {
+                dynbuf_free(&lp);
+                return BENCH_ENOMEM;
+            }
+        }
+        return BENCH_OK;
+    }
+    dynbuf t;
+    dynbuf_init(&t, SIM_TEXT_MAX);
+    s->ends = malloc((size_t)s->n_out * sizeof *s->ends);
+    if (!s->ends || dynbuf_addf(&t, SIMEVAL_ANSWER_MARK "%s]", srv->opt->model->name)) {
+        dynbuf_free(&t);
+        return BENCH_ENOMEM;
+    }
+    s->ends[0] = t.len;
+    for (int i = 1; i < s->n_out; i++) {
+        if (dynbuf_addf(&t, " %s", vocab[rng_below(&s->r, VOCAB_N)])) {
+            dynbuf_free(&t);
+            return BENCH_ENOMEM;
+        }
+        s->ends[i] = t.len;
+    }
+    s->script_len = t.len;
+    if (!(s->script = dynbuf_steal(&t)))
+        return BENCH_ENOMEM;
+    size_t cut = simeval_stop_cut(er, s->script, s->script_len);
+    if (cut < s->script_len) {
+        while (n < (size_t)s->n_out && (n == 0 || s->ends[n - 1] < cut))
+            n++;
+        if (cut == 0)
+            n = 0;
+        if (n > 0)
+            s->ends[n - 1] = cut;
+        s->n_out = (int)n;
+        s->finish_reason = "stop";
+    }
+    return BENCH_OK;
 }
 
 static void handle_generate(sim_server *srv, struct evhttp_request *req, int chat)
@@ -1026,8 +1207,12 @@ static void handle_generate(sim_server *srv, struct evhttp_request *req, int cha
     const char *body = len ? (const char *)evbuffer_pullup(in, -1) : NULL;
     gen_params gp;
     req_problem prob = {NULL, NULL, ""};
-    bench_status st = parse_generate(srv, body, len, chat, &gp, &prob);
+    simeval_reply er;
+    memset(&er, 0, sizeof er);
+    er.logprobs = -1;
+    bench_status st = parse_generate(srv, body, len, chat, &gp, &prob, &er);
     if (st == BENCH_EINPUT) {
+        simeval_reply_free(&er);
         send_error(srv, req, 400, "invalid_request_error", prob.param, prob.code, 0,
                    prob.msg[0] ? prob.msg : "invalid request", key);
         return;
@@ -1037,6 +1222,7 @@ static void handle_generate(sim_server *srv, struct evhttp_request *req, int cha
         s->timer = evtimer_new(srv->base, on_tick, s);
     if (!s || !s->timer) {
         free(s);
+        simeval_reply_free(&er);
         send_error(srv, req, 500, "server_error", NULL, NULL, 500, "simulator out of memory", key);
         return;
     }
@@ -1076,6 +1262,16 @@ static void handle_generate(sim_server *srv, struct evhttp_request *req, int cha
     } else {
         s->n_out = (int)nat;
         s->finish_reason = "stop";
+    }
+    if (srv->eval) {
+        st = stream_script(s, &er, gp.max_tokens);
+        simeval_reply_free(&er);
+        if (st) {
+            stream_free(s);
+            send_error(srv, req, 500, "server_error", NULL, NULL, 500, "simulator out of memory",
+                       key);
+            return;
+        }
     }
     s->mid = s->n_out / 2;
     s->deadline_ns = t_arrival + (int64_t)(ttft * 1e9);
@@ -1231,6 +1427,17 @@ bench_status sim_run(const sim_options *opt, bench_err *err)
         goto out;
     if ((st = fault_plan_parse(opt->faults, &srv.faults, err)))
         goto out;
+    simeval_quality q = {opt->model->sim.mmlu, opt->model->sim.humaneval, opt->model->sim.mtbench};
+    if ((st = simeval_quality_parse(opt->quality, &q, err)))
+        goto out;
+    if (opt->data_dir) {
+        if ((st = simeval_open(opt->data_dir, opt->cat, opt->model, &q, opt->seed, &srv.eval, err)))
+            goto out;
+        printf("bench-sim: playing %s in evaluations (MMLU %g%%, HumanEval %g%%, MT-Bench %g): "
+               "%zu MMLU items, %zu HumanEval problems from %s\n",
+               opt->model->name, q.mmlu, q.humaneval, q.mtbench, simeval_mmlu_items(srv.eval),
+               simeval_humaneval_problems(srv.eval), opt->data_dir);
+    }
     srv.served_json = json_quote(opt->model->served_id);
     srv.name_json = json_quote(opt->model->name);
     srv.models_body = models_json(opt->model, (long long)time(NULL));
@@ -1343,6 +1550,7 @@ out:
         }
     }
     fault_plan_free(&srv.faults);
+    simeval_free(srv.eval);
     free(srv.models_body);
     free(srv.served_json);
     free(srv.name_json);
@@ -1357,7 +1565,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: bench serve --simulate MODEL [--host H] [--port P] [--seed N]\n"
                "                   [--slowdown F] [--log-sends FILE] [--faults SPEC]\n"
-               "                   [--catalog FILE]\n"
+               "                   [--catalog FILE] [--data-dir DIR]\n"
                "\n"
                "Run the simulated OpenAI-compatible endpoint for a catalog model until\n"
                "SIGINT/SIGTERM. Every latency and token is simulated (docs/SIMULATOR.md).\n"
@@ -1371,7 +1579,10 @@ static void usage(FILE *f)
                "  --faults SPEC     inject faults: kind=P[:S] or kind@N[:S], comma-separated;\n"
                "                    kinds http500 http503 http429 midstream_error no_done\n"
                "                    reset stall (stall takes :SECONDS, default 1)\n"
-               "  --catalog FILE    model catalog (default suites/models.json)\n");
+               "  --catalog FILE    model catalog (default suites/models.json)\n"
+               "  --data-dir DIR    play the model in evaluations: load MMLU (test, val) and\n"
+               "                    HumanEval from DIR and answer their prompts (and MT-Bench\n"
+               "                    judge prompts) at the catalog's sim quality figures\n");
 }
 
 int sim_main(int argc, char **argv)
@@ -1381,6 +1592,7 @@ int sim_main(int argc, char **argv)
         {"port", required_argument, NULL, 'p'},     {"seed", required_argument, NULL, 's'},
         {"slowdown", required_argument, NULL, 'S'}, {"log-sends", required_argument, NULL, 'l'},
         {"faults", required_argument, NULL, 'f'},   {"catalog", required_argument, NULL, 'c'},
+        {"data-dir", required_argument, NULL, 'd'}, {"sim-quality", required_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     bench_status st = BENCH_OK;
@@ -1389,7 +1601,8 @@ int sim_main(int argc, char **argv)
     char *names = NULL;
     const char *model_name = NULL, *catalog_path = NULL;
     char catbuf[4096];
-    sim_options opt = {NULL, "127.0.0.1", 8000, 1, 1.0, NULL, NULL, -1};
+    sim_options opt = {
+        .host = "127.0.0.1", .port = 8000, .seed = 1, .slowdown = 1.0, .ready_fd = -1};
 
     optind = 0; /* reinitialise getopt: the caller may have used it */
     opterr = 0;
@@ -1437,6 +1650,12 @@ int sim_main(int argc, char **argv)
         case 'c':
             catalog_path = optarg;
             break;
+        case 'd':
+            opt.data_dir = optarg;
+            break;
+        case 'q': /* for tests; docs/SIMULATOR.md */
+            opt.quality = optarg;
+            break;
         case 'h':
             usage(stdout);
             goto out;
@@ -1455,6 +1674,9 @@ int sim_main(int argc, char **argv)
         goto out;
     }
     if ((st = sim_faults_check(opt.faults, &err)))
+        goto out;
+    simeval_quality qcheck = {0, 0, 1};
+    if ((st = simeval_quality_parse(opt.quality, &qcheck, &err)))
         goto out;
     if (!catalog_path)
         catalog_path = file_in_root("suites/models.json", catbuf, sizeof catbuf);
@@ -1476,6 +1698,7 @@ int sim_main(int argc, char **argv)
                         model_name, names ? names : "?");
         goto out;
     }
+    opt.cat = cat;
     st = sim_run(&opt, &err);
 out:
     if (st)

@@ -1,7 +1,8 @@
 /* sim.h - the embedded simulated OpenAI-compatible endpoint (`bench serve
  * --simulate MODEL`). A real HTTP/1.1 server on libevent's evhttp: GET
  * /v1/models, POST /v1/chat/completions and /v1/completions, streaming (SSE)
- * and not, with OpenAI-shaped errors and a seeded latency model. */
+ * and not, with OpenAI-shaped errors and a seeded latency model. With a
+ * data directory it also plays the model in evaluations (simeval.h). */
 #ifndef BENCH_SIM_H
 #define BENCH_SIM_H
 
@@ -18,6 +19,9 @@ typedef struct {
     const char *log_sends; /* path or NULL: per-chunk send-time log */
     const char *faults;    /* fault spec or NULL (docs/SIMULATOR.md) */
     int ready_fd;          /* if >= 0, the base URL + '\n' is written here once listening */
+    const catalog *cat;    /* borrowed or NULL: models a judge prompt may name */
+    const char *data_dir;  /* NULL, or where MMLU and HumanEval are: play evaluations */
+    const char *quality;   /* NULL, or "mmlu=P,humaneval=P,mtbench=S": figures to play */
 } sim_options;
 
 /* Run the server until SIGINT/SIGTERM. Prints "listening on URL" to stdout

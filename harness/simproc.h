@@ -19,7 +19,8 @@ typedef struct simproc simproc;
 void simproc_set_exe(const char *path);
 
 /* Start the child. extra_args (NULL-terminated, may be NULL) are appended
- * to its command line (e.g. "--seed", "7", "--log-sends", "f"). On success
+ * to its command line (e.g. "--seed", "7", "--log-sends", "f", or
+ * "--data-dir", DIR to have it play the model in evaluations). On success
  * *out is owned by the caller (simproc_stop frees it) and simproc_url()
  * gives the base URL ("http://127.0.0.1:PORT/v1"). Fails if the child does
  * not report readiness within 10 s; when it exits early its own message is

@@ -81,7 +81,10 @@ static void test_mmlu_exact(void)
     evalres_item *it = NULL;
     size_t n = 0;
     bench_err e;
-    CU_ASSERT_EQUAL_FATAL(evalres_read_items(p, &it, &n, &e), BENCH_OK);
+    bench_status rst = evalres_read_items(p, &it, &n, &e);
+    if (rst)
+        fprintf(stderr, "%s\n", e.msg);
+    CU_ASSERT_EQUAL_FATAL(rst, BENCH_OK);
     CU_ASSERT_EQUAL(n, 114);
     CU_ASSERT_STRING_EQUAL(it[0].id, "abstract_algebra/0");
     CU_ASSERT_STRING_EQUAL(it[0].group, "abstract_algebra");

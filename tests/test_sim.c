@@ -958,8 +958,12 @@ static void test_sim_run_ready_fd(void)
     CU_ASSERT_FATAL(pid >= 0);
     if (pid == 0) {
         close(pfd[0]);
-        sim_options o = {
-            catalog_find(cat, "llama3-70b"), "127.0.0.1", 0, 5, 1.0, NULL, NULL, pfd[1]};
+        sim_options o = {.model = catalog_find(cat, "llama3-70b"),
+                         .host = "127.0.0.1",
+                         .port = 0,
+                         .seed = 5,
+                         .slowdown = 1.0,
+                         .ready_fd = pfd[1]};
         bench_status st = sim_run(&o, &e);
         if (st)
             fprintf(stderr, "sim_run: %s\n", e.msg);
