@@ -354,7 +354,9 @@ bench_status eval_execute(const eval_config *c, eval_outcome *out, bench_err *er
         char sub[1200];
         struct stat sb;
         snprintf(sub, sizeof sub, "%s/%s", ctx.data_dir,
-                 is_mmlu ? "mmlu" : is_he ? "humaneval" : "mt_bench");
+                 is_mmlu ? "mmlu"
+                 : is_he ? "humaneval"
+                         : "mt_bench");
         if (stat(sub, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
             st = bench_fail(err, BENCH_EINPUT,
                             "data directory %s: no %s dataset (%s: %s); set --data-dir or "

@@ -28,11 +28,11 @@ typedef struct {
 } mmlu_row;
 
 typedef struct {
-    char *name;       /* "abstract_algebra" */
-    int category;     /* mmlu_category */
-    mmlu_row *dev;    /* the dev split, file order (shots are its first rows) */
+    char *name;    /* "abstract_algebra" */
+    int category;  /* mmlu_category */
+    mmlu_row *dev; /* the dev split, file order (shots are its first rows) */
     size_t ndev;
-    mmlu_row *items;  /* the evaluated split (test, or val), file order */
+    mmlu_row *items; /* the evaluated split (test, or val), file order */
     size_t nitems;
 } mmlu_subject;
 

@@ -13,14 +13,14 @@
 #include "status.h"
 
 typedef struct {
-    int id;          /* question_id, 81..160 */
-    char *category;  /* writing, roleplay, reasoning, math, coding, extraction, stem, humanities */
+    int id;         /* question_id, 81..160 */
+    char *category; /* writing, roleplay, reasoning, math, coding, extraction, stem, humanities */
     char *turns[2];
-    char *ref[2];    /* GPT-4 reference answers, or NULL (question's inline reference not used) */
+    char *ref[2]; /* GPT-4 reference answers, or NULL (question's inline reference not used) */
 } mtbench_question;
 
 typedef struct {
-    char *name;            /* "single-v1", ... */
+    char *name; /* "single-v1", ... */
     char *system_prompt;
     char *prompt_template; /* with {question}, {answer}, {ref_answer_1}, ... placeholders */
     char *output_format;   /* "[[rating]]" */
@@ -56,8 +56,8 @@ int mtbench_needs_ref(const char *category);
  * answers[0..turn-1] are the model's answers. *prompt_name (borrowed) says
  * which prompt was used. */
 bench_status mtbench_judge_messages(const mtbench_set *set, const mtbench_question *q, int turn,
-                                    const char *const answers[2], const char **system,
-                                    dynbuf *user, const char **prompt_name, bench_err *err);
+                                    const char *const answers[2], const char **system, dynbuf *user,
+                                    const char **prompt_name, bench_err *err);
 
 /* FastChat's rating: the first match of \[\[(\d+\.?\d*)\]\], else of
  * \[(\d+\.?\d*)\]; -1 when neither matches. The number is read with

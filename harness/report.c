@@ -914,6 +914,13 @@ static void print_json(const rdata *d, const report_opts *o, size_t n_ok, size_t
         cJSON_AddStringToObject(mo, "endpoint_kind", kind);
         if (m->cat)
             cJSON_AddNumberToObject(mo, "context", m->cat->context);
+        cJSON *q = cJSON_AddObjectToObject(mo, "quality");
+        for (int k = 0; k < Q_COUNT; k++)
+            if (!isnan(m->quality[k])) {
+                cJSON *e = cJSON_AddObjectToObject(q, q_eval_name[k]);
+                cJSON_AddNumberToObject(e, "measured", m->quality[k]);
+                cJSON_AddBoolToObject(e, "simulated", m->quality_simulated[k]);
+            }
         cJSON *lv = cJSON_AddArrayToObject(mo, "levels");
         for (size_t l = 0; l < m->n_levels; l++)
             cJSON_AddItemToArray(lv, summary_level_json(&m->levels[l].m));

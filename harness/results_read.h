@@ -22,8 +22,8 @@ typedef struct {
 } results_error_row;
 
 /* Open a results file read-only (a load-test file, or an evaluation file:
- * root attribute kind = "eval", no levels; see evalres.h). Fails with BENCH_EINPUT, naming the path,
- * when it is not HDF5, lacks format_version, or has a version other than
+ * root attribute kind = "eval", no levels; see evalres.h). Fails with BENCH_EINPUT, naming the
+ * path, when it is not HDF5, lacks format_version, or has a version other than
  * RESULTS_FORMAT_VERSION; BENCH_EIO when it cannot be opened. *out is owned
  * by the caller (results_file_close). */
 bench_status results_open(const char *path, results_file **out, bench_err *err);

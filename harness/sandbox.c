@@ -19,6 +19,10 @@
  *   P       the program: its own process group, rlimits, nobody (when root),
  *           no new privileges, execve python -I -B prog.py.
  *
+ * S also installs a seccomp filter, inherited by I and P, under which no
+ * socket can be created (socketpair excepted): no network even where the
+ * namespaces are refused.
+ *
  * The caller may have threads, so S, I and P use only async-signal-safe
  * calls (raw system calls mostly): every string and array they need is
  * prepared before the fork, in a `plan` they only read. S and I fork with
@@ -40,6 +44,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +57,10 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 
 #include "clock.h"
 
@@ -79,7 +88,15 @@ struct sandbox_mount_attr {
 /* Control records. */
 enum { REC_SETUP = 1, REC_ERROR = 2, REC_EXIT = 3 };
 /* REC_SETUP bits. */
-enum { ISO_NS = 1, ISO_RO = 2, ISO_USERNS = 4 };
+enum { ISO_NS = 1, ISO_RO = 2, ISO_USERNS = 4, ISO_SECCOMP = 8 };
+
+/* The socket filter's architecture (seccomp filters see raw syscall
+ * numbers, which differ per ABI). */
+#if defined(__x86_64__)
+#define SANDBOX_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define SANDBOX_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
 
 typedef struct {
     int32_t kind;
@@ -122,6 +139,42 @@ static const char *const step_names[STEP_COUNT] = {
     "entering the program's directory",
     "executing the interpreter",
 };
+
+/* Install the socket filter on this process and all it will start: socket(2)
+ * and io_uring_setup(2) (which can create sockets too) fail with EPERM, as
+ * does any system call of a foreign ABI (i386, x32). socketpair(2) stays:
+ * its sockets connect only to each other. With no socket there is no
+ * network, whatever the namespaces, and no Unix socket of a host daemon
+ * (D-Bus, X11, syslog) that a network namespace would leave reachable
+ * through the file system. 0, or -1 with errno. Async-signal-safe. */
+static int install_socket_filter(void)
+{
+#if defined(SANDBOX_AUDIT_ARCH) && defined(SYS_socket)
+#ifdef SYS_io_uring_setup
+#define SANDBOX_NR_URING SYS_io_uring_setup
+#else
+#define SANDBOX_NR_URING SYS_socket
+#endif
+    struct sock_filter f[] = {
+        /* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SANDBOX_AUDIT_ARCH, 1, 0),
+        /* 2 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        /* 3 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        /* 4 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000u, 3, 0), /* x32 */
+        /* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 2, 0),
+        /* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SANDBOX_NR_URING, 1, 0),
+        /* 7 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        /* 8 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+    };
+    struct sock_fprog prog = {(unsigned short)(sizeof f / sizeof f[0]), f};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return -1;
+    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0 ? -1 : 0;
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}
 
 /* Everything the children need, prepared before fork and only read after. */
 typedef struct {
@@ -435,7 +488,15 @@ __attribute__((noreturn)) static void child_setup(const plan *pl)
             why = errno;
         }
     }
-    if (pl->require && (iso & (ISO_NS | ISO_RO)) != (ISO_NS | ISO_RO))
+    if (install_socket_filter() == 0)
+        iso |= ISO_SECCOMP;
+    else if (!why)
+        why = errno;
+    /* Not dumpable (from here: the uid maps had to be written first): a
+     * program running under the same uid cannot open S's or I's
+     * descriptors through /proc or trace them. */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    if (pl->require && (iso & (ISO_NS | ISO_RO | ISO_SECCOMP)) != (ISO_NS | ISO_RO | ISO_SECCOMP))
         child_fail(STEP_REFUSED, why);
     rec_write(REC_SETUP, iso, why, 0);
 
@@ -588,27 +649,24 @@ static const char *signal_name(int sig)
 static void last_line(const char *tail, size_t n, char *detail, size_t dsz)
 {
     size_t end = n;
-    for (;;) {
-        while (end > 0 && (tail[end - 1] == '\n' || tail[end - 1] == '\r' || tail[end - 1] == ' ' ||
-                           tail[end - 1] == '\t'))
-            end--;
-        if (end == 0) {
-            detail[0] = '\0';
-            return;
-        }
-        size_t start = end;
-        while (start > 0 && tail[start - 1] != '\n')
-            start--;
-        size_t len = end - start;
-        if (len >= dsz)
-            len = dsz - 1;
-        memcpy(detail, tail + start, len);
-        detail[len] = '\0';
-        for (size_t i = 0; i < len; i++)
-            if ((unsigned char)detail[i] < 0x20)
-                detail[i] = ' ';
-        return;
+    while (end > 0 && (tail[end - 1] == '\n' || tail[end - 1] == '\r' || tail[end - 1] == ' ' ||
+                       tail[end - 1] == '\t'))
+        end--;
+    size_t start = end;
+    while (start > 0 && tail[start - 1] != '\n')
+        start--;
+    size_t len = end - start;
+    if (len >= dsz) {
+        len = dsz - 1;
+        /* do not cut a UTF-8 character in two */
+        while (len > 0 && ((unsigned char)tail[start + len] & 0xC0) == 0x80)
+            len--;
     }
+    memcpy(detail, tail + start, len);
+    detail[len] = '\0';
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)detail[i] < 0x20)
+            detail[i] = ' ';
 }
 
 static bench_status fill_limits(const sandbox_limits *in, sandbox_limits *l, bench_err *err)
@@ -831,6 +889,15 @@ static void decide(const sandbox_limits *l, const collect *c, int backstop, sand
     for (size_t i = 0; i < tn; i++)
         tail[i] = c->tail[(first + i) % TAIL_BYTES];
 
+    if (!c->have_exit && !backstop) {
+        /* The program started, then its init vanished: only a program
+         * running under the caller's own uid (no namespaces, not root) can
+         * kill it. What the program does is a result. */
+        res->outcome = SANDBOX_FAILED;
+        snprintf(res->detail, sizeof res->detail,
+                 "the sandbox init ended without reporting the program's status");
+        return;
+    }
     if (!c->have_exit || c->exit.b) {
         res->outcome = SANDBOX_TIMEOUT;
         res->exit_code = -1;
@@ -982,10 +1049,10 @@ bench_status sandbox_run_python_ex(const sandbox_limits *lim, unsigned flags, co
                             c->error.b ? strerror(c->error.b) : "not available");
         goto out;
     }
-    if (!c->have_exit && !backstop) {
+    if (!c->have_exit && !backstop && !c->have_setup) {
         st = bench_fail(err, BENCH_ESYS,
                         "sandbox: the setup process ended (wait status %#x) without reporting "
-                        "the program's status",
+                        "what was granted",
                         (unsigned)status);
         goto out;
     }

@@ -8,9 +8,11 @@
  * timeout after which the whole group is killed. Where the kernel allows it
  * the program also gets new network, mount and PID namespaces (no network
  * at all; the whole file system read-only but its temporary directory; every
- * process it started dies with it); as root it also drops to nobody. What
- * was granted is reported per run. docs/SANDBOX.md says what happens where
- * the namespaces are refused. Safe to call from several threads at once. */
+ * process it started dies with it); as root it also drops to nobody. A
+ * seccomp filter forbids creating sockets (socketpair aside) in every case.
+ * What was granted is reported per run. docs/SANDBOX.md says what happens
+ * where the namespaces are refused. Safe to call from several threads at
+ * once. */
 #ifndef BENCH_SANDBOX_H
 #define BENCH_SANDBOX_H
 
@@ -20,14 +22,14 @@
 #include "status.h"
 
 typedef struct {
-    double timeout_s;     /* wall clock; default 3 */
-    double cpu_s;         /* RLIMIT_CPU; default timeout + 1 */
-    size_t mem_bytes;     /* RLIMIT_AS; default 1 GiB */
-    size_t fsize_bytes;   /* RLIMIT_FSIZE; default 16 MiB */
-    int nproc;            /* processes the program may add; default 16 */
-    size_t output_cap;    /* bytes of stdout+stderr kept; default 64 KiB (rest read and dropped) */
-    const char *python;   /* interpreter; default /usr/bin/python3 */
-    const char *tmp_base; /* where temporary dirs go; default $TMPDIR or /tmp */
+    double timeout_s;      /* wall clock; default 3 */
+    double cpu_s;          /* RLIMIT_CPU; default timeout + 1 */
+    size_t mem_bytes;      /* RLIMIT_AS; default 1 GiB */
+    size_t fsize_bytes;    /* RLIMIT_FSIZE; default 16 MiB */
+    int nproc;             /* processes the program may add; default 16 */
+    size_t output_cap;     /* bytes of stdout+stderr kept; default 64 KiB (rest read and dropped) */
+    const char *python;    /* interpreter; default /usr/bin/python3 */
+    const char *tmp_base;  /* where temporary dirs go; default $TMPDIR or /tmp */
     int require_isolation; /* fail (BENCH_ESYS) instead of running without namespaces */
 } sandbox_limits;
 
@@ -40,13 +42,13 @@ void sandbox_limits_default(sandbox_limits *l);
 typedef enum { SANDBOX_PASSED = 0, SANDBOX_FAILED = 1, SANDBOX_TIMEOUT = 2 } sandbox_outcome;
 
 typedef struct {
-    int outcome;          /* sandbox_outcome */
-    int exit_code;        /* -1 when killed by a signal */
-    int term_signal;      /* 0 unless killed by a signal */
-    char detail[256];     /* failed: the last line of stderr (the exception); timed out: why */
-    size_t output_bytes;  /* total bytes written to stdout+stderr */
+    int outcome;         /* sandbox_outcome */
+    int exit_code;       /* -1 when killed by a signal */
+    int term_signal;     /* 0 unless killed by a signal */
+    char detail[256];    /* failed: the last line of stderr (the exception); timed out: why */
+    size_t output_bytes; /* total bytes written to stdout+stderr */
     double wall_s;
-    int isolated;         /* 1 when the namespaces were granted */
+    int isolated; /* 1 when the namespaces were granted */
 } sandbox_result;
 
 /* Run program (len bytes of Python source, borrowed) and fill *res. Passed
@@ -63,7 +65,6 @@ bench_status sandbox_run_python(const sandbox_limits *l, const char *program, si
  * output_cap bytes of the program's stdout+stderr appended to it (as many as
  * its own cap allows; caller-owned). */
 bench_status sandbox_run_python_ex(const sandbox_limits *l, unsigned flags, const char *program,
-                                   size_t len, dynbuf *output, sandbox_result *res,
-                                   bench_err *err);
+                                   size_t len, dynbuf *output, sandbox_result *res, bench_err *err);
 
 #endif

@@ -41,8 +41,8 @@ static cJSON *run_eval(const char *const *args, int *rc, char **errout)
     *rc = cutest_spawn(argv, &out, &err, 600);
     cJSON *o = out ? cJSON_Parse(out) : NULL;
     if (*rc != 0 || !o)
-        fprintf(stderr, "bench eval rc=%d\nstdout: %.2000s\nstderr: %.4000s\n", *rc,
-                out ? out : "", err ? err : "");
+        fprintf(stderr, "bench eval rc=%d\nstdout: %.2000s\nstderr: %.4000s\n", *rc, out ? out : "",
+                err ? err : "");
     free(out);
     if (errout)
         *errout = err;
@@ -61,8 +61,8 @@ static void test_mmlu_exact(void)
 {
     /* Played at 100%: every letter right, through logprobs on completions. */
     char *p = tmp_path("mmlu100.h5");
-    const char *a[] = {"mmlu", "--model", "mistral-7b", "--limit", "2", "--sim-quality",
-                       "mmlu=100", "--output", p, NULL};
+    const char *a[] = {"mmlu",          "--model",  "mistral-7b", "--limit", "2",
+                       "--sim-quality", "mmlu=100", "--output",   p,         NULL};
     int rc;
     cJSON *o = run_eval(a, &rc, NULL);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
@@ -96,8 +96,8 @@ static void test_mmlu_exact(void)
     free(p);
 
     /* Played at 0%: never right. */
-    const char *b[] = {"mmlu", "--model", "mistral-7b", "--limit", "1", "--sim-quality", "mmlu=0",
-                       "--output", "/dev/null/x.h5", NULL};
+    const char *b[] = {"mmlu",          "--model", "mistral-7b", "--limit",        "1",
+                       "--sim-quality", "mmlu=0",  "--output",   "/dev/null/x.h5", NULL};
     char *err = NULL;
     o = run_eval(b, &rc, &err);
     /* an unwritable output fails before any request, naming the path */
@@ -106,8 +106,8 @@ static void test_mmlu_exact(void)
     free(err);
     cJSON_Delete(o);
     p = tmp_path("mmlu0.h5");
-    const char *c[] = {"mmlu", "--model", "mistral-7b", "--limit", "1", "--sim-quality", "mmlu=0",
-                       "--output", p, NULL};
+    const char *c[] = {"mmlu",          "--model", "mistral-7b", "--limit", "1",
+                       "--sim-quality", "mmlu=0",  "--output",   p,         NULL};
     o = run_eval(c, &rc, NULL);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
     CU_ASSERT_EQUAL(num(o, "micro"), 0.0);
@@ -123,9 +123,9 @@ static void test_mmlu_methods_chat(void)
         char name[64];
         snprintf(name, sizeof name, "mmlu-%s.h5", methods[i]);
         char *p = tmp_path(name);
-        const char *a[] = {"mmlu",    "--model", "llama3-8b", "--api",     "chat",
-                           "--method", methods[i], "--limit", "1", "--sim-quality",
-                           "mmlu=100", "--output", p, NULL};
+        const char *a[] = {"mmlu",     "--model",  "llama3-8b", "--api", "chat",
+                           "--method", methods[i], "--limit",   "1",     "--sim-quality",
+                           "mmlu=100", "--output", p,           NULL};
         int rc;
         cJSON *o = run_eval(a, &rc, NULL);
         CU_ASSERT_EQUAL(rc, 0);
@@ -147,8 +147,8 @@ static void test_mmlu_binomial(void)
     CU_ASSERT_EQUAL_FATAL(rc, 0);
     double n = num(o, "n"), micro = num(o, "micro"), p0 = 0.706;
     double se = sqrt(p0 * (1 - p0) / n);
-    fprintf(stderr, "mmlu mixtral: n=%.0f micro=%.4f macro=%.4f (played %.3f, se %.4f)\n", n,
-            micro, num(o, "macro"), p0, se);
+    fprintf(stderr, "mmlu mixtral: n=%.0f micro=%.4f macro=%.4f (played %.3f, se %.4f)\n", n, micro,
+            num(o, "macro"), p0, se);
     CU_ASSERT_EQUAL(n, 1140);
     CU_ASSERT(fabs(micro - p0) < 3.29 * se);
     const cJSON *cats = cJSON_GetObjectItemCaseSensitive(o, "categories");
@@ -195,8 +195,9 @@ static void test_humaneval(void)
     /* Chat models reply with a fenced full function: extraction path. At
      * 100% every problem passes; 3 samples give pass@1 and no pass@10. */
     p = tmp_path("he-chat.h5");
-    const char *b[] = {"humaneval", "--model", "codellama-13b", "--api", "chat", "--limit", "20",
-                       "--samples", "3", "--sim-quality", "humaneval=100", "--output", p, NULL};
+    const char *b[] = {
+        "humaneval", "--model", "codellama-13b", "--api",         "chat",     "--limit", "20",
+        "--samples", "3",       "--sim-quality", "humaneval=100", "--output", p,         NULL};
     o = run_eval(b, &rc, NULL);
     CU_ASSERT_EQUAL(rc, 0);
     CU_ASSERT_EQUAL(num(o, "pass@1"), 1.0);
@@ -248,13 +249,24 @@ static void test_report_quality(void)
     char *mm = tmp_path("reportdir/llama3-8b-mmlu.h5");
     char *out = tmp_path("reportdir-out");
     int rc;
-    const char *r[] = {cutest_bench_exe(), "--model", "llama3-8b", "--concurrency", "1",
-                       "--requests", "5", "--warmup", "0", "--no-report", "--no-progress",
-                       "--output", load, NULL};
+    const char *r[] = {cutest_bench_exe(),
+                       "--model",
+                       "llama3-8b",
+                       "--concurrency",
+                       "1",
+                       "--requests",
+                       "5",
+                       "--warmup",
+                       "0",
+                       "--no-report",
+                       "--no-progress",
+                       "--output",
+                       load,
+                       NULL};
     rc = cutest_spawn(r, NULL, NULL, 120);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
-    const char *a[] = {"mmlu", "--model", "llama3-8b", "--limit", "1", "--sim-quality",
-                       "mmlu=100", "--output", mm, NULL};
+    const char *a[] = {"mmlu",          "--model",  "llama3-8b", "--limit", "1",
+                       "--sim-quality", "mmlu=100", "--output",  mm,        NULL};
     cJSON *o = run_eval(a, &rc, NULL);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
     cJSON_Delete(o);

@@ -20,8 +20,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -144,7 +150,8 @@ static void test_pass_and_fail(void)
 }
 
 /* What the program sees: nobody, alone in its PID namespace, its own
- * directory as cwd, HOME and TMPDIR, no loopback, a read-only root. */
+ * directory as cwd, HOME and TMPDIR, a network namespace with only its own
+ * loopback, no socket(2) but socketpair(2), a read-only root. */
 static void test_inside_view(void)
 {
     sandbox_result r;
@@ -169,6 +176,17 @@ static void test_inside_view(void)
               "import tempfile\n"
               "with tempfile.NamedTemporaryFile() as t:\n"
               "    assert t.name.startswith(os.getcwd())\n"
+              "net = [l.split(':')[0].strip() for l in open('/proc/self/net/dev')][2:]\n"
+              "assert net == ['lo'], net\n"
+              "import socket\n"
+              "a, b = socket.socketpair()\n"
+              "a.send(b'x')\n"
+              "assert b.recv(1) == b'x'\n"
+              "try:\n"
+              "    socket.socket(socket.AF_UNIX)\n"
+              "    raise SystemExit('a socket could be created')\n"
+              "except PermissionError:\n"
+              "    pass\n"
               "print(open('/proc/self/status').read().count('NoNewPrivs:\\t1'))\n"
               "sys.stdout.flush()\n",
               &r, &out);
@@ -488,9 +506,9 @@ static void test_errors(void)
 }
 
 /* Without namespaces (as where the kernel refuses them): isolated is 0; the
- * rlimits, the timeout, nobody, the scrubbed environment and the process
- * cleanup still hold; the file system is protected only by nobody's
- * permissions and the network not at all (docs/SANDBOX.md). */
+ * rlimits, the timeout, nobody, the socket filter (so no network), the
+ * scrubbed environment and the process cleanup still hold; the file system
+ * is protected only by nobody's permissions (docs/SANDBOX.md). */
 static void test_degraded(void)
 {
     sandbox_limits l;
@@ -549,7 +567,7 @@ static void test_degraded(void)
     CU_ASSERT_TRUE(exists(target));
     remove(target);
 
-    /* and the host's loopback is reachable */
+    /* no network namespace, but the socket filter still holds */
     int port = 0;
     int s = listener(&port);
     CU_ASSERT_FATAL(s >= 0);
@@ -557,9 +575,57 @@ static void test_degraded(void)
              "import socket\nsocket.create_connection(('127.0.0.1', %d), timeout=1).close()\n",
              port);
     run_flags(&l, SANDBOX_NO_NAMESPACES, prog, &r, NULL);
-    CU_ASSERT_EQUAL(r.outcome, SANDBOX_PASSED);
-    CU_ASSERT_EQUAL(accepted(s), 1);
+    CU_ASSERT_EQUAL(r.outcome, SANDBOX_FAILED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.detail, "PermissionError"));
+    CU_ASSERT_EQUAL(accepted(s), 0);
     close(s);
+}
+
+/* The kernel refusing namespaces for real: a child process whose seccomp
+ * filter makes unshare(2) fail with EPERM, as in an unprivileged container.
+ * Exit status bits: 1 = not run, 2 = not passed, 4 = isolated, 8 = required
+ * isolation was not refused with EPERM, 16 = temporary directory left. */
+static int refused_child(void)
+{
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_unshare, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {sizeof f / sizeof f[0], f};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+        return 1;
+    sandbox_limits l;
+    limits(&l);
+    sandbox_result r;
+    bench_err e = {{0}};
+    int rc = 0;
+    const char *src = "import os\nassert os.getuid() == 65534\n";
+    if (sandbox_run_python(&l, src, strlen(src), &r, &e) != BENCH_OK)
+        return 1;
+    rc |= r.outcome == SANDBOX_PASSED ? 0 : 2;
+    rc |= r.isolated ? 4 : 0;
+    l.require_isolation = 1;
+    if (sandbox_run_python(&l, "pass\n", 5, &r, &e) != BENCH_ESYS ||
+        !strstr(e.msg, "isolation was required but the kernel refused it: Operation not permitted"))
+        rc |= 8;
+    rc |= entries(g_base) == 0 ? 0 : 16;
+    return rc;
+}
+
+static void test_refused(void)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0)
+        _exit(refused_child());
+    int status = 0;
+    CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+    CU_ASSERT_TRUE(WIFEXITED(status));
+    CU_ASSERT_EQUAL(WEXITSTATUS(status), 0);
 }
 
 int main(void)
@@ -589,6 +655,7 @@ int main(void)
         {"8 runs in parallel", test_parallel},
         {"setup errors", test_errors},
         {"degraded: no namespaces", test_degraded},
+        {"degraded: unshare refused (EPERM)", test_refused},
         CU_TEST_INFO_NULL,
     };
     int rc = cutest_run("sandbox", tests);
