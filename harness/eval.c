@@ -808,8 +808,8 @@ static void print_summary(FILE *f, const eval_config *c, const char *json)
         if (cJSON_IsNumber(e))
             fprintf(f, "  %-18s %.4f\n", e->string, e->valuedouble);
     }
-    const char *counts[] = {"n",         "correct", "passed",          "failed",
-                            "timed_out", "unrated", "failed_requests", "no_logprobs"};
+    const char *counts[] = {"n",       "correct",         "passed",      "failed", "timed_out",
+                            "unrated", "failed_requests", "no_logprobs", "not_run"};
     for (size_t i = 0; i < sizeof counts / sizeof *counts; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, counts[i]);
         if (cJSON_IsNumber(v))

@@ -240,16 +240,26 @@ bench_status eval_humaneval_run(eval_ctx *ctx, bench_err *err)
         int k = ks[ki];
         if (k > h.samples)
             continue;
+        /* Over the problems whose samples all ran (all, unless interrupted). */
         double sum = 0;
+        size_t nrun = 0;
         for (size_t p = 0; p < np; p++) {
-            int cnt = 0;
-            for (int s = 0; s < h.samples; s++)
-                cnt += h.passed[p * (size_t)h.samples + (size_t)s];
+            int cnt = 0, ran = 1;
+            for (int s = 0; s < h.samples; s++) {
+                size_t i = p * (size_t)h.samples + (size_t)s;
+                cnt += h.passed[i];
+                ran &= ctx->items[i].parsed != NULL;
+            }
+            if (!ran)
+                continue;
             sum += humaneval_pass_at_k(h.samples, cnt, k);
+            nrun++;
         }
         char key[16];
         snprintf(key, sizeof key, "pass@%d", k);
-        double v = np ? sum / (double)np : 0;
+        double v = nrun ? sum / (double)nrun : NAN;
+        if (nrun < np && k == 1)
+            cJSON_AddNumberToObject(o, "not_run", (double)(np - nrun));
         cJSON_AddNumberToObject(o, key, v);
         if (k == 1)
             ctx->score = v;

@@ -190,16 +190,24 @@ bench_status eval_mmlu_run(eval_ctx *ctx, bench_err *err)
     if ((st = eval_batch(ctx, 0, "mmlu", all, n, &t, m.attempts, err)))
         goto out;
 
-    /* mmlu_score indexes every item of the set; the evaluated ones are each
-     * subject's first n_eval[s]. */
+    /* mmlu_score indexes every item of the set and counts each subject's
+     * first n_eval[s]: pack each subject's answered items there. An item
+     * the run never got to (interrupted: cancelled) is left out, not
+     * counted wrong; a failed request counts wrong. */
     full = calloc(set->nitems ? set->nitems : 1, 1);
     if (!full) {
         st = bench_fail(err, BENCH_ENOMEM, "out of memory");
         goto out;
     }
-    for (size_t s = 0, base = 0, k = 0; s < set->nsubjects; base += set->subjects[s].nitems, s++)
-        for (size_t j = 0; j < n_eval[s]; j++)
-            full[base + j] = m.correct[k++];
+    size_t answered = 0;
+    for (size_t s = 0, base = 0, k = 0; s < set->nsubjects; base += set->subjects[s].nitems, s++) {
+        size_t a = 0;
+        for (size_t j = 0; j < n_eval[s]; j++, k++)
+            if (ctx->items[k].status != REQ_CANCELLED)
+                full[base + a++] = m.correct[k];
+        n_eval[s] = a;
+        answered += a;
+    }
     mmlu_scores sc;
     mmlu_score(set, full, n_eval, &sc, per_subject);
     size_t failed = 0, nolp = 0;
@@ -226,6 +234,8 @@ bench_status eval_mmlu_run(eval_ctx *ctx, bench_err *err)
     cJSON_AddNumberToObject(o, "micro", sc.micro);
     cJSON_AddNumberToObject(o, "macro", sc.macro);
     cJSON_AddNumberToObject(o, "n", (double)sc.n);
+    if (answered < n)
+        cJSON_AddNumberToObject(o, "not_run", (double)(n - answered));
     cJSON_AddNumberToObject(o, "correct", (double)sc.n_correct);
     cJSON_AddStringToObject(o, "method", method);
     cJSON_AddNumberToObject(o, "shots", m.shots);

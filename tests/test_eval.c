@@ -6,6 +6,10 @@
  * must be exact. */
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,6 +297,42 @@ static void test_report_quality(void)
     free(out);
 }
 
+static void test_interrupted(void)
+{
+    /* SIGINT in the middle of the full MMLU test set: exit 130, and the file
+     * holds every item, the unsent ones as cancelled, the summary marked. */
+    char *p = tmp_path("mmlu-int.h5");
+    const char *argv[] = {
+        cutest_bench_exe(), "eval",     "mmlu", "--model", "llama3-70b", "--concurrency", "4",
+        "--no-progress",    "--output", p,      NULL};
+    pid_t pid;
+    extern char **environ;
+    CU_ASSERT_EQUAL_FATAL(posix_spawn(&pid, argv[0], NULL, NULL, (char *const *)argv, environ), 0);
+    sleep(3);
+    kill(pid, SIGINT);
+    int ws = 0;
+    waitpid(pid, &ws, 0);
+    CU_ASSERT(WIFEXITED(ws) && WEXITSTATUS(ws) == 130);
+    evalres_item *it = NULL;
+    size_t n = 0;
+    bench_err e;
+    CU_ASSERT_EQUAL_FATAL(evalres_read_items(p, &it, &n, &e), BENCH_OK);
+    CU_ASSERT_EQUAL(n, 14042);
+    size_t scored = 0, cancelled = 0;
+    for (size_t i = 0; i < n; i++) {
+        scored += it[i].parsed[0] != 0;
+        cancelled += it[i].status == 12; /* REQ_CANCELLED */
+    }
+    fprintf(stderr, "interrupted mmlu: %zu scored, %zu cancelled of %zu\n", scored, cancelled, n);
+    CU_ASSERT(scored > 10 && scored < n);
+    CU_ASSERT(cancelled > 0);
+    evalres_items_free(it, n);
+    char *buf = NULL;
+    CU_ASSERT_EQUAL(file_read_all(p, 1 << 26, &buf, NULL, &e), BENCH_OK);
+    free(buf);
+    free(p);
+}
+
 static void test_bad_input(void)
 {
     struct {
@@ -343,6 +383,7 @@ int main(void)
         {"humaneval within binomial CI; chat samples", test_humaneval},
         {"mtbench within CI of the played score", test_mtbench},
         {"report fills the quality table", test_report_quality},
+        {"SIGINT keeps what was scored", test_interrupted},
         {"bad flags and inputs", test_bad_input},
         CU_TEST_INFO_NULL,
     };
