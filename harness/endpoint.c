@@ -29,7 +29,7 @@ bench_status endpoint_check_url(const char *url, const char *flag, char *out, si
 }
 
 bench_status endpoint_open(endpoint *ep, const char *url, const char *flag, const char *model,
-                           const char *const *sim_args, bench_err *err)
+                           const endpoint_sim *sim, bench_err *err)
 {
     bench_status st;
     memset(ep, 0, sizeof *ep);
@@ -39,7 +39,34 @@ bench_status endpoint_open(endpoint *ep, const char *url, const char *flag, cons
         snprintf(ep->kind, sizeof ep->kind, "remote");
         return BENCH_OK;
     }
-    if ((st = simproc_start(model, sim_args, &ep->sim, err)))
+    endpoint_sim dflt = {0};
+    if (!sim)
+        sim = &dflt;
+    char seed[32], slow[32];
+    const char *args[20];
+    int na = 0;
+    snprintf(seed, sizeof seed, "%llu", sim->seed);
+    args[na++] = "--seed";
+    args[na++] = seed;
+    if (sim->slowdown > 0) {
+        snprintf(slow, sizeof slow, "%g", sim->slowdown);
+        args[na++] = "--slowdown";
+        args[na++] = slow;
+    }
+    const struct {
+        const char *flag, *value;
+    } opt[] = {{"--catalog", sim->catalog},
+               {"--data-dir", sim->data_dir},
+               {"--sim-quality", sim->sim_quality},
+               {"--faults", sim->faults},
+               {"--log-sends", sim->log_sends}};
+    for (size_t i = 0; i < sizeof opt / sizeof *opt; i++)
+        if (opt[i].value) {
+            args[na++] = opt[i].flag;
+            args[na++] = opt[i].value;
+        }
+    args[na] = NULL;
+    if ((st = simproc_start(model, args, &ep->sim, err)))
         return st;
     snprintf(ep->base, sizeof ep->base, "%s", simproc_url(ep->sim));
     snprintf(ep->kind, sizeof ep->kind, "simulated");

@@ -18,11 +18,22 @@ typedef struct {
 bench_status endpoint_check_url(const char *url, const char *flag, char *out, size_t outsz,
                                 bench_err *err);
 
+/* How to start the embedded simulator (all optional; strings borrowed). */
+typedef struct {
+    unsigned long long seed;
+    double slowdown;         /* 0 = not passed (1) */
+    const char *catalog;     /* --catalog */
+    const char *data_dir;    /* --data-dir: play the model in evaluations */
+    const char *sim_quality; /* --sim-quality */
+    const char *faults;      /* --faults */
+    const char *log_sends;   /* --log-sends */
+} endpoint_sim;
+
 /* Open *ep: url (checked as above) when non-NULL, else start the simulator
- * playing `model` with sim_args (NULL-terminated, borrowed) appended to its
- * command line. Close with endpoint_close. */
+ * playing `model` as sim says (sim may be NULL: defaults). Close with
+ * endpoint_close. */
 bench_status endpoint_open(endpoint *ep, const char *url, const char *flag, const char *model,
-                           const char *const *sim_args, bench_err *err);
+                           const endpoint_sim *sim, bench_err *err);
 
 /* Stop the simulator, if any. Safe on a zeroed or closed endpoint. */
 void endpoint_close(endpoint *ep);

@@ -385,24 +385,13 @@ bench_status eval_execute(const eval_config *c, eval_outcome *out, bench_err *er
         goto out;
     }
 
-    char seed[32];
-    snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->seed);
-    const char *args[16];
-    int na = 0;
-    args[na++] = "--seed";
-    args[na++] = seed;
-    args[na++] = "--data-dir";
-    args[na++] = ctx.data_dir;
-    if (c->catalog_path) {
-        args[na++] = "--catalog";
-        args[na++] = c->catalog_path;
-    }
-    if (c->sim_quality) {
-        args[na++] = "--sim-quality";
-        args[na++] = c->sim_quality;
-    }
-    args[na] = NULL;
-    if ((st = endpoint_open(&ctx.ep, endpoint_url, "--endpoint", c->model, args, err)))
+    endpoint_sim es = {
+        .seed = (unsigned long long)c->seed,
+        .catalog = c->catalog_path,
+        .data_dir = ctx.data_dir,
+        .sim_quality = c->sim_quality,
+    };
+    if ((st = endpoint_open(&ctx.ep, endpoint_url, "--endpoint", c->model, &es, err)))
         goto out;
     ctx.api_key = key_from_env(c->api_key_env, "OPENAI_API_KEY");
     if (is_mt) {

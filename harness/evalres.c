@@ -39,31 +39,6 @@ out:
     return t;
 }
 
-/* Scalar attribute of file type ftype from a value of memory type mtype. */
-static herr_t put_attr(hid_t obj, const char *name, hid_t ftype, hid_t mtype, const void *value)
-{
-    hid_t space = H5Screate(H5S_SCALAR), attr = H5I_INVALID_HID;
-    herr_t rc = -1;
-    if (space < 0)
-        return -1;
-    if ((attr = H5Acreate2(obj, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT)) >= 0)
-        rc = H5Awrite(attr, mtype, value);
-    results_h5_close(&attr);
-    results_h5_close(&space);
-    return rc;
-}
-
-static herr_t put_str(hid_t obj, const char *name, const char *value)
-{
-    hid_t t = results_vlen_utf8();
-    if (t < 0)
-        return -1;
-    const char *v = value ? value : "";
-    herr_t rc = put_attr(obj, name, t, t, &v);
-    H5Tclose(t);
-    return rc;
-}
-
 bench_status evalres_write(const char *path, const evalres_meta *m, const evalres_item *items,
                            size_t n, bench_err *err)
 {
@@ -106,25 +81,28 @@ bench_status evalres_write(const char *path, const evalres_meta *m, const evalre
         gmtime_r(&now, &tm);
         strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
     }
-    if (put_attr(file, "format_version", H5T_STD_I32LE, H5T_NATIVE_INT, &version) < 0 ||
-        put_str(file, "kind", "eval") < 0 || put_str(file, "eval", m->eval) < 0 ||
-        put_str(file, "harness_version", m->harness_version) < 0 ||
-        put_str(file, "created_utc", m->created_utc ? m->created_utc : created) < 0 ||
-        put_str(file, "model", m->model) < 0 ||
-        put_str(file, "served_model", m->served_model) < 0 ||
-        put_str(file, "endpoint", m->endpoint) < 0 ||
-        put_str(file, "endpoint_kind", m->endpoint_kind) < 0 || put_str(file, "api", m->api) < 0 ||
-        put_str(file, "method", m->method) < 0 ||
-        put_str(file, "judge_model", m->judge_model) < 0 ||
-        put_str(file, "judge_endpoint", m->judge_endpoint) < 0 ||
-        put_str(file, "judge_endpoint_kind", m->judge_endpoint_kind) < 0 ||
-        put_str(file, "config", m->config_json ? m->config_json : "{}") < 0 ||
-        put_str(file, "summary", m->summary_json ? m->summary_json : "{}") < 0 ||
-        put_attr(file, "score", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &m->score) < 0 ||
-        put_str(file, "clock", "CLOCK_MONOTONIC") < 0 ||
-        put_attr(file, "t0_unix_ns", H5T_STD_I64LE, H5T_NATIVE_INT64, &m->t0_unix_ns) < 0 ||
-        put_attr(file, "t0_monotonic_ns", H5T_STD_I64LE, H5T_NATIVE_INT64, &m->t0_monotonic_ns) <
-            0) {
+    if (results_h5_put_attr(file, "format_version", H5T_STD_I32LE, H5T_NATIVE_INT, &version) < 0 ||
+        results_h5_put_str(file, "kind", "eval") < 0 ||
+        results_h5_put_str(file, "eval", m->eval) < 0 ||
+        results_h5_put_str(file, "harness_version", m->harness_version) < 0 ||
+        results_h5_put_str(file, "created_utc", m->created_utc ? m->created_utc : created) < 0 ||
+        results_h5_put_str(file, "model", m->model) < 0 ||
+        results_h5_put_str(file, "served_model", m->served_model) < 0 ||
+        results_h5_put_str(file, "endpoint", m->endpoint) < 0 ||
+        results_h5_put_str(file, "endpoint_kind", m->endpoint_kind) < 0 ||
+        results_h5_put_str(file, "api", m->api) < 0 ||
+        results_h5_put_str(file, "method", m->method) < 0 ||
+        results_h5_put_str(file, "judge_model", m->judge_model) < 0 ||
+        results_h5_put_str(file, "judge_endpoint", m->judge_endpoint) < 0 ||
+        results_h5_put_str(file, "judge_endpoint_kind", m->judge_endpoint_kind) < 0 ||
+        results_h5_put_str(file, "config", m->config_json ? m->config_json : "{}") < 0 ||
+        results_h5_put_str(file, "summary", m->summary_json ? m->summary_json : "{}") < 0 ||
+        results_h5_put_attr(file, "score", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &m->score) < 0 ||
+        results_h5_put_str(file, "clock", "CLOCK_MONOTONIC") < 0 ||
+        results_h5_put_attr(file, "t0_unix_ns", H5T_STD_I64LE, H5T_NATIVE_INT64, &m->t0_unix_ns) <
+            0 ||
+        results_h5_put_attr(file, "t0_monotonic_ns", H5T_STD_I64LE, H5T_NATIVE_INT64,
+                            &m->t0_monotonic_ns) < 0) {
         st = results_h5_fail(BENCH_EHDF5, path, err, "/: cannot write the attributes");
         goto out;
     }

@@ -72,39 +72,6 @@ static bench_status h5_fail(const char *path, bench_err *err, const char *what)
 
 /* --- attributes ---------------------------------------------------------- */
 
-/* Write a scalar attribute of file type ftype from a value of memory type
- * mtype, replacing any attribute of that name. Returns < 0 on failure. */
-static herr_t put_attr(hid_t obj, const char *name, hid_t ftype, hid_t mtype, const void *value)
-{
-    herr_t rc = -1;
-    hid_t space = H5I_INVALID_HID, attr = H5I_INVALID_HID;
-    htri_t exists = H5Aexists(obj, name);
-    if (exists < 0 || (exists > 0 && H5Adelete(obj, name) < 0))
-        goto out;
-    if ((space = H5Screate(H5S_SCALAR)) < 0)
-        goto out;
-    if ((attr = H5Acreate2(obj, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT)) < 0)
-        goto out;
-    rc = H5Awrite(attr, mtype, value);
-out:
-    if (results_h5_close(&attr) < 0)
-        rc = -1;
-    results_h5_close(&space);
-    return rc;
-}
-
-/* Scalar variable-length UTF-8 string attribute; value NULL is written as "". */
-static herr_t put_str_attr(hid_t obj, const char *name, const char *value)
-{
-    hid_t t = results_vlen_utf8();
-    if (t < 0)
-        return -1;
-    const char *v = value ? value : "";
-    herr_t rc = put_attr(obj, name, t, t, &v);
-    H5Tclose(t);
-    return rc;
-}
-
 /* --- file helpers -------------------------------------------------------- */
 
 /* Push what HDF5 has written (H5Fflush leaves it in the kernel's page cache,
@@ -259,20 +226,22 @@ bench_status results_create(const char *path, const results_meta *meta, results 
         {"config", meta->config_json ? meta->config_json : "{}"},
         {"clock", "CLOCK_MONOTONIC"},
     };
-    if (put_attr(r->file, "format_version", H5T_STD_I32LE, H5T_NATIVE_INT, &version) < 0) {
+    if (results_h5_put_attr(r->file, "format_version", H5T_STD_I32LE, H5T_NATIVE_INT, &version) <
+        0) {
         st = h5_fail(path, err, "cannot write attribute format_version");
         goto out;
     }
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
-        if (put_str_attr(r->file, strs[i].name, strs[i].value) < 0) {
+        if (results_h5_put_str(r->file, strs[i].name, strs[i].value) < 0) {
             char what[64];
             snprintf(what, sizeof what, "cannot write attribute %s", strs[i].name);
             st = h5_fail(path, err, what);
             goto out;
         }
-    if (put_attr(r->file, "t0_unix_ns", H5T_STD_I64LE, H5T_NATIVE_INT64, &meta->t0_unix_ns) < 0 ||
-        put_attr(r->file, "t0_monotonic_ns", H5T_STD_I64LE, H5T_NATIVE_INT64,
-                 &meta->t0_monotonic_ns) < 0) {
+    if (results_h5_put_attr(r->file, "t0_unix_ns", H5T_STD_I64LE, H5T_NATIVE_INT64,
+                            &meta->t0_unix_ns) < 0 ||
+        results_h5_put_attr(r->file, "t0_monotonic_ns", H5T_STD_I64LE, H5T_NATIVE_INT64,
+                            &meta->t0_monotonic_ns) < 0) {
         st = h5_fail(path, err, "cannot write the t0 attributes");
         goto out;
     }
@@ -370,7 +339,7 @@ bench_status results_level_begin(results *r, int concurrency, bench_err *err)
 
     char names[512];
     class_names(names, sizeof names);
-    if (put_str_attr(r->ds[DS_REQUESTS], "class_names", names) < 0) {
+    if (results_h5_put_str(r->ds[DS_REQUESTS], "class_names", names) < 0) {
         st = h5_fail(r->path, err, "cannot write attribute class_names");
         goto out;
     }
@@ -491,15 +460,18 @@ bench_status results_level_end(results *r, const results_level_info *info, bench
                           info->concurrency, r->concurrency);
     int c = r->concurrency;
     snprintf(what, sizeof what, "level c%d: cannot write its attributes", c);
-    if (put_attr(r->level, "concurrency", H5T_STD_I32LE, H5T_NATIVE_INT, &info->concurrency) < 0 ||
-        put_attr(r->level, "t_start_ns", H5T_STD_I64LE, H5T_NATIVE_INT64, &info->t_start_ns) < 0 ||
-        put_attr(r->level, "t_end_ns", H5T_STD_I64LE, H5T_NATIVE_INT64, &info->t_end_ns) < 0 ||
-        put_attr(r->level, "requests_ok", H5T_STD_U64LE, H5T_NATIVE_UINT64, &info->requests_ok) <
-            0 ||
-        put_attr(r->level, "requests_failed", H5T_STD_U64LE, H5T_NATIVE_UINT64,
-                 &info->requests_failed) < 0 ||
-        put_attr(r->level, "requests_warmup", H5T_STD_U64LE, H5T_NATIVE_UINT64,
-                 &info->requests_warmup) < 0) {
+    if (results_h5_put_attr(r->level, "concurrency", H5T_STD_I32LE, H5T_NATIVE_INT,
+                            &info->concurrency) < 0 ||
+        results_h5_put_attr(r->level, "t_start_ns", H5T_STD_I64LE, H5T_NATIVE_INT64,
+                            &info->t_start_ns) < 0 ||
+        results_h5_put_attr(r->level, "t_end_ns", H5T_STD_I64LE, H5T_NATIVE_INT64,
+                            &info->t_end_ns) < 0 ||
+        results_h5_put_attr(r->level, "requests_ok", H5T_STD_U64LE, H5T_NATIVE_UINT64,
+                            &info->requests_ok) < 0 ||
+        results_h5_put_attr(r->level, "requests_failed", H5T_STD_U64LE, H5T_NATIVE_UINT64,
+                            &info->requests_failed) < 0 ||
+        results_h5_put_attr(r->level, "requests_warmup", H5T_STD_U64LE, H5T_NATIVE_UINT64,
+                            &info->requests_warmup) < 0) {
         st = h5_fail(r->path, err, what);
         goto out;
     }
@@ -556,7 +528,7 @@ bench_status results_set_root_attr(results *r, const char *name, const char *val
                               "results file %s: root attribute %s is part of the format and "
                               "cannot be overwritten",
                               r->path, name);
-    if (put_str_attr(r->file, name, value) < 0) {
+    if (results_h5_put_str(r->file, name, value) < 0) {
         char what[96];
         snprintf(what, sizeof what, "cannot write root attribute %.60s", name);
         return h5_fail(r->path, err, what);

@@ -230,3 +230,36 @@ herr_t results_size_xfer(hid_t dxpl, hid_t mtype, hid_t ftype, size_t n)
         buf = elem;
     return H5Pset_buffer(dxpl, buf, NULL, NULL);
 }
+
+/* Write a scalar attribute of file type ftype from a value of memory type
+ * mtype, replacing any attribute of that name. Returns < 0 on failure. */
+herr_t results_h5_put_attr(hid_t obj, const char *name, hid_t ftype, hid_t mtype, const void *value)
+{
+    herr_t rc = -1;
+    hid_t space = H5I_INVALID_HID, attr = H5I_INVALID_HID;
+    htri_t exists = H5Aexists(obj, name);
+    if (exists < 0 || (exists > 0 && H5Adelete(obj, name) < 0))
+        goto out;
+    if ((space = H5Screate(H5S_SCALAR)) < 0)
+        goto out;
+    if ((attr = H5Acreate2(obj, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT)) < 0)
+        goto out;
+    rc = H5Awrite(attr, mtype, value);
+out:
+    if (results_h5_close(&attr) < 0)
+        rc = -1;
+    results_h5_close(&space);
+    return rc;
+}
+
+/* Scalar variable-length UTF-8 string attribute; value NULL is written as "". */
+herr_t results_h5_put_str(hid_t obj, const char *name, const char *value)
+{
+    hid_t t = results_vlen_utf8();
+    if (t < 0)
+        return -1;
+    const char *v = value ? value : "";
+    herr_t rc = results_h5_put_attr(obj, name, t, t, &v);
+    H5Tclose(t);
+    return rc;
+}

@@ -45,6 +45,13 @@ typedef enum { RESULTS_TO_FILE, RESULTS_FROM_FILE } results_direction;
  * the HDF5 error stack holding the reason. */
 herr_t results_row_types(int which, results_direction dir, hid_t *mem, hid_t *file);
 
+/* Write a scalar attribute of file type ftype from a value of memory type
+ * mtype on obj, replacing any attribute of that name. < 0 on failure. */
+herr_t results_h5_put_attr(hid_t obj, const char *name, hid_t ftype, hid_t mtype,
+                           const void *value);
+/* A scalar variable-length UTF-8 string attribute; NULL is written as "". */
+herr_t results_h5_put_str(hid_t obj, const char *name, const char *value);
+
 /* A variable-length UTF-8 string type, owned by the caller (< 0 on failure). */
 hid_t results_vlen_utf8(void);
 

@@ -257,29 +257,14 @@ bench_status run_execute(const run_config *cfg, run_summary *sum, bench_err *err
     }
 
     /* The endpoint: remote, or the embedded simulator as a child process. */
-    char seed[32], slow[32];
-    snprintf(seed, sizeof seed, "%llu", (unsigned long long)cfg->seed);
-    snprintf(slow, sizeof slow, "%g", cfg->sim_slowdown);
-    const char *args[16];
-    int na = 0;
-    args[na++] = "--seed";
-    args[na++] = seed;
-    args[na++] = "--slowdown";
-    args[na++] = slow;
-    if (cfg->catalog_path) {
-        args[na++] = "--catalog";
-        args[na++] = cfg->catalog_path;
-    }
-    if (cfg->sim_faults) {
-        args[na++] = "--faults";
-        args[na++] = cfg->sim_faults;
-    }
-    if (cfg->sim_log_sends) {
-        args[na++] = "--log-sends";
-        args[na++] = cfg->sim_log_sends;
-    }
-    args[na] = NULL;
-    if ((st = endpoint_open(&ep, endpoint, "--endpoint", cfg->model, args, err)))
+    endpoint_sim es = {
+        .seed = (unsigned long long)cfg->seed,
+        .slowdown = cfg->sim_slowdown,
+        .catalog = cfg->catalog_path,
+        .faults = cfg->sim_faults,
+        .log_sends = cfg->sim_log_sends,
+    };
+    if ((st = endpoint_open(&ep, endpoint, "--endpoint", cfg->model, &es, err)))
         goto out;
     snprintf(sum->endpoint, sizeof sum->endpoint, "%s", ep.base);
     snprintf(sum->endpoint_kind, sizeof sum->endpoint_kind, "%s", ep.kind);

@@ -1,7 +1,9 @@
 #include "cutest.h"
 
 #include <CUnit/Basic.h>
+#include "datasets.h"
 #include "fileio.h"
+#include "simproc.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -154,4 +156,46 @@ char *cutest_load_sample(const char *name, size_t *len)
         return NULL;
     }
     return buf;
+}
+
+const char *cutest_data_dir(void)
+{
+    static char buf[4096];
+    char *d = NULL;
+    bench_err e;
+    if (datasets_dir(NULL, &d, &e) != BENCH_OK)
+        return ".";
+    snprintf(buf, sizeof buf, "%s", d);
+    free(d);
+    return buf;
+}
+
+char *cutest_path(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+simproc *cutest_sim_start(const char *model, const char *const *args)
+{
+    simproc *p = NULL;
+    bench_err e = {""};
+    simproc_set_exe(cutest_bench_exe());
+    if (simproc_start(model, args, &p, &e)) {
+        fprintf(stderr, "simproc_start: %s\n", e.msg);
+        return NULL;
+    }
+    return p;
+}
+
+void cutest_sim_stop(simproc *p)
+{
+    bench_err e = {""};
+    bench_status st = simproc_stop(p, &e);
+    if (st)
+        fprintf(stderr, "simproc_stop: %s\n", e.msg);
+    CU_ASSERT_EQUAL(st, BENCH_OK);
 }

@@ -23,6 +23,21 @@ int cutest_spawn(const char *const argv[], char **out, char **err, int timeout_s
  * caller frees). NULL, with the reason on stderr, when it cannot be read. */
 char *cutest_load_sample(const char *name, size_t *len);
 
+/* The datasets directory (datasets_dir: $BENCH_DATA_DIR, else
+ * ../shared/datasets); a static string, "." when it cannot be resolved. */
+const char *cutest_data_dir(void);
+
+/* "dir/name", malloc'ed (caller frees). */
+char *cutest_path(const char *dir, const char *name);
+
+/* Start the simulator (the built bench) playing model with extra args
+ * (NULL-terminated, may be NULL); NULL with the reason on stderr. Stop it
+ * with cutest_sim_stop, which asserts a clean exit (so a sanitizer build's
+ * leak report in the child fails the test). */
+struct simproc;
+struct simproc *cutest_sim_start(const char *model, const char *const *args);
+void cutest_sim_stop(struct simproc *p);
+
 /* A fresh temporary directory (under $BENCH_TEST_TMP when set), caller frees. */
 char *cutest_tmpdir(const char *tag);
 

@@ -23,18 +23,6 @@ static const char *manifest(void)
 }
 
 /* The real data directory, absolute (for file:// URLs). */
-static const char *data_dir(void)
-{
-    static char buf[PATH_MAX];
-    char *d = NULL;
-    bench_err e;
-    CU_ASSERT_FATAL(datasets_dir(NULL, &d, &e) == BENCH_OK);
-    if (!realpath(d, buf))
-        snprintf(buf, sizeof buf, "%s", d);
-    free(d);
-    return buf;
-}
-
 static char *slurp(const char *path, size_t *len)
 {
     char *b = NULL;
@@ -125,7 +113,7 @@ static void test_sha256_vectors(void)
     /* a file: matches SHA256SUMS of the shared data */
     char path[PATH_MAX];
     bench_err e;
-    snprintf(path, sizeof path, "%s/humaneval/LICENSE", data_dir());
+    snprintf(path, sizeof path, "%s/humaneval/LICENSE", cutest_data_dir());
     CU_ASSERT_EQUAL(datasets_sha256_file(path, hex, &e), BENCH_OK);
     CU_ASSERT_STRING_EQUAL(hex, "bcba3de214851cce46ed5af42d6698044616eeace887c3231bc7a20474ab639e");
     CU_ASSERT_EQUAL(datasets_sha256_file("/nonexistent/file", hex, &e), BENCH_EIO);
@@ -167,7 +155,7 @@ static void test_verify_real(void)
     FILE *out = open_memstream(&buf, &len);
     bench_err e;
     CU_ASSERT_PTR_NOT_NULL_FATAL(out);
-    bench_status st = datasets_verify(manifest(), data_dir(), NULL, out, &e);
+    bench_status st = datasets_verify(manifest(), cutest_data_dir(), NULL, out, &e);
     fclose(out);
     if (st)
         fprintf(stderr, "verify: %s\n", e.msg);
@@ -176,11 +164,13 @@ static void test_verify_real(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "ok        mmlu/test/abstract_algebra_test.csv\n"));
     free(buf);
 
-    CU_ASSERT_EQUAL(datasets_verify(manifest(), data_dir(), "humaneval", NULL, &e), BENCH_OK);
-    CU_ASSERT_EQUAL(datasets_verify(manifest(), data_dir(), "nope", NULL, &e), BENCH_EUSAGE);
+    CU_ASSERT_EQUAL(datasets_verify(manifest(), cutest_data_dir(), "humaneval", NULL, &e),
+                    BENCH_OK);
+    CU_ASSERT_EQUAL(datasets_verify(manifest(), cutest_data_dir(), "nope", NULL, &e), BENCH_EUSAGE);
     CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "nope"));
-    CU_ASSERT_EQUAL(datasets_verify("/nonexistent/manifest.json", data_dir(), NULL, NULL, &e),
-                    BENCH_EIO);
+    CU_ASSERT_EQUAL(
+        datasets_verify("/nonexistent/manifest.json", cutest_data_dir(), NULL, NULL, &e),
+        BENCH_EIO);
     CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "/nonexistent/manifest.json"));
 }
 
@@ -192,7 +182,7 @@ static void test_verify_tampered(void)
                                         "mt_bench/LICENSE"};
     char from[PATH_MAX], to[PATH_MAX];
     for (int i = 0; i < 3; i++) {
-        snprintf(from, sizeof from, "%s/%s", data_dir(), files[i]);
+        snprintf(from, sizeof from, "%s/%s", cutest_data_dir(), files[i]);
         snprintf(to, sizeof to, "%s/%s", tmp, files[i]);
         CU_ASSERT_EQUAL_FATAL(copy_file(from, to), 0);
     }
@@ -231,7 +221,8 @@ static void test_verify_tampered(void)
     /* the command: exit status 1 for a failed verification, 2 for usage */
     char *argv1[] = {"datasets", "verify", "mt_bench", "--data-dir", tmp, NULL};
     CU_ASSERT_EQUAL(datasets_main(5, argv1), 1);
-    char *argv2[] = {"datasets", "verify", "humaneval", "--data-dir", (char *)data_dir(), NULL};
+    char *argv2[] = {"datasets", "verify", "humaneval", "--data-dir", (char *)cutest_data_dir(),
+                     NULL};
     CU_ASSERT_EQUAL(datasets_main(5, argv2), 0);
     char *argv3[] = {"datasets", "verify", "--bogus", NULL};
     CU_ASSERT_EQUAL(datasets_main(3, argv3), 2);
@@ -256,7 +247,7 @@ static void test_fetch_mirror(void)
     CU_ASSERT_EQUAL(count_entries(tmp), 0);
 
     char mirror[PATH_MAX + 16];
-    snprintf(mirror, sizeof mirror, "file://%s/", data_dir());
+    snprintf(mirror, sizeof mirror, "file://%s/", cutest_data_dir());
     setenv("BENCH_DATASETS_MIRROR", mirror, 1);
     char *buf = NULL;
     size_t len = 0;
@@ -276,7 +267,7 @@ static void test_fetch_mirror(void)
                                        "mmlu/test/abstract_algebra_test.csv", "mmlu/README.txt"};
     for (int i = 0; i < 4; i++) {
         char a[PATH_MAX], b[PATH_MAX];
-        snprintf(a, sizeof a, "%s/%s", data_dir(), some[i]);
+        snprintf(a, sizeof a, "%s/%s", cutest_data_dir(), some[i]);
         snprintf(b, sizeof b, "%s/%s", tmp, some[i]);
         CU_ASSERT(same_bytes(a, b));
     }
@@ -311,7 +302,7 @@ static char *write_manifest(const char *dir, const char *sha, long long size)
              "{\"version\": 1, \"datasets\": [{\"name\": \"mtq\", \"files\": [{\"path\": "
              "\"mtq/question.jsonl\", \"url\": \"file://%s/mt_bench/question.jsonl\", \"sha256\": "
              "\"%s\", \"size\": %lld, \"format\": \"jsonl\"}]}]}\n",
-             data_dir(), sha, size);
+             cutest_data_dir(), sha, size);
     if (write_file(path, text, strlen(text)))
         return NULL;
     return strdup(path);
@@ -329,7 +320,7 @@ static void test_fetch_manifest_url(void)
     unsetenv("BENCH_DATASETS_MIRROR");
     char dest[PATH_MAX], orig[PATH_MAX], sub[PATH_MAX];
     snprintf(dest, sizeof dest, "%s/mtq/question.jsonl", to);
-    snprintf(orig, sizeof orig, "%s/mt_bench/question.jsonl", data_dir());
+    snprintf(orig, sizeof orig, "%s/mt_bench/question.jsonl", cutest_data_dir());
     snprintf(sub, sizeof sub, "%s/mtq", to);
 
     /* wrong sha256: refused, the message names file, expected and actual hash */

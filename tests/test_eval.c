@@ -20,14 +20,6 @@
 
 static char *g_tmp;
 
-static char *tmp_path(const char *name)
-{
-    size_t n = strlen(g_tmp) + strlen(name) + 2;
-    char *p = malloc(n);
-    snprintf(p, n, "%s/%s", g_tmp, name);
-    return p;
-}
-
 /* Run bench eval with args (NULL-terminated, after "eval"), --json; returns
  * the parsed summary (caller deletes) or NULL, with rc set. */
 static cJSON *run_eval(const char *const *args, int *rc, char **errout)
@@ -64,7 +56,7 @@ static double num(const cJSON *o, const char *k)
 static void test_mmlu_exact(void)
 {
     /* Played at 100%: every letter right, through logprobs on completions. */
-    char *p = tmp_path("mmlu100.h5");
+    char *p = cutest_path(g_tmp, "mmlu100.h5");
     const char *a[] = {"mmlu",          "--model",  "mistral-7b", "--limit", "2",
                        "--sim-quality", "mmlu=100", "--output",   p,         NULL};
     int rc;
@@ -109,7 +101,7 @@ static void test_mmlu_exact(void)
     CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "/dev/null/x.h5"));
     free(err);
     cJSON_Delete(o);
-    p = tmp_path("mmlu0.h5");
+    p = cutest_path(g_tmp, "mmlu0.h5");
     const char *c[] = {"mmlu",          "--model", "mistral-7b", "--limit", "1",
                        "--sim-quality", "mmlu=0",  "--output",   p,         NULL};
     o = run_eval(c, &rc, NULL);
@@ -126,7 +118,7 @@ static void test_mmlu_methods_chat(void)
     for (int i = 0; i < 3; i++) {
         char name[64];
         snprintf(name, sizeof name, "mmlu-%s.h5", methods[i]);
-        char *p = tmp_path(name);
+        char *p = cutest_path(g_tmp, name);
         const char *a[] = {"mmlu",     "--model",  "llama3-8b", "--api", "chat",
                            "--method", methods[i], "--limit",   "1",     "--sim-quality",
                            "mmlu=100", "--output", p,           NULL};
@@ -144,7 +136,7 @@ static void test_mmlu_binomial(void)
 {
     /* mixtral-8x7b plays 70.6%: 20 items per subject (1140), the micro
      * accuracy within 3.29 standard errors (99.9%). */
-    char *p = tmp_path("mmlu-mixtral.h5");
+    char *p = cutest_path(g_tmp, "mmlu-mixtral.h5");
     const char *a[] = {"mmlu", "--model", "mixtral-8x7b", "--limit", "20", "--output", p, NULL};
     int rc;
     cJSON *o = run_eval(a, &rc, NULL);
@@ -166,7 +158,7 @@ static void test_humaneval(void)
 {
     /* 164 problems played at 40.2% pass@1, each completion run in the
      * sandbox: pass@1 within 3.29 standard errors. */
-    char *p = tmp_path("he-mixtral.h5");
+    char *p = cutest_path(g_tmp, "he-mixtral.h5");
     const char *a[] = {"humaneval", "--model", "mixtral-8x7b", "--output", p, NULL};
     int rc;
     cJSON *o = run_eval(a, &rc, NULL);
@@ -198,7 +190,7 @@ static void test_humaneval(void)
 
     /* Chat models reply with a fenced full function: extraction path. At
      * 100% every problem passes; 3 samples give pass@1 and no pass@10. */
-    p = tmp_path("he-chat.h5");
+    p = cutest_path(g_tmp, "he-chat.h5");
     const char *b[] = {
         "humaneval", "--model", "codellama-13b", "--api",         "chat",     "--limit", "20",
         "--samples", "3",       "--sim-quality", "humaneval=100", "--output", p,         NULL};
@@ -214,7 +206,7 @@ static void test_humaneval(void)
 static void test_mtbench(void)
 {
     /* 80 questions x 2 turns, judged by the simulator around 8.30. */
-    char *p = tmp_path("mt-mixtral.h5");
+    char *p = cutest_path(g_tmp, "mt-mixtral.h5");
     const char *a[] = {"mtbench", "--model", "mixtral-8x7b", "--output", p, NULL};
     int rc;
     cJSON *o = run_eval(a, &rc, NULL);
@@ -248,10 +240,10 @@ static void test_mtbench(void)
 static void test_report_quality(void)
 {
     /* Evaluation files beside a load run fill the quality table. */
-    char *dir = tmp_path("reportdir");
-    char *load = tmp_path("reportdir/llama3-8b-load.h5");
-    char *mm = tmp_path("reportdir/llama3-8b-mmlu.h5");
-    char *out = tmp_path("reportdir-out");
+    char *dir = cutest_path(g_tmp, "reportdir");
+    char *load = cutest_path(g_tmp, "reportdir/llama3-8b-load.h5");
+    char *mm = cutest_path(g_tmp, "reportdir/llama3-8b-mmlu.h5");
+    char *out = cutest_path(g_tmp, "reportdir-out");
     int rc;
     const char *r[] = {cutest_bench_exe(),
                        "--model",
@@ -301,7 +293,7 @@ static void test_interrupted(void)
 {
     /* SIGINT in the middle of the full MMLU test set: exit 130, and the file
      * holds every item, the unsent ones as cancelled, the summary marked. */
-    char *p = tmp_path("mmlu-int.h5");
+    char *p = cutest_path(g_tmp, "mmlu-int.h5");
     const char *argv[] = {
         cutest_bench_exe(), "eval",     "mmlu", "--model", "llama3-70b", "--concurrency", "4",
         "--no-progress",    "--output", p,      NULL};

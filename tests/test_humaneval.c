@@ -13,12 +13,6 @@
 static humaneval_problem *g_p;
 static size_t g_n;
 
-static const char *data_dir(void)
-{
-    const char *d = getenv("BENCH_DATA_DIR");
-    return d && *d ? d : "../shared/datasets";
-}
-
 static const humaneval_problem *problem(const char *task_id)
 {
     for (size_t i = 0; i < g_n; i++)
@@ -30,7 +24,7 @@ static const humaneval_problem *problem(const char *task_id)
 static void test_load(void)
 {
     bench_err e = {{0}};
-    CU_ASSERT_EQUAL_FATAL(humaneval_load(data_dir(), &g_p, &g_n, &e), BENCH_OK);
+    CU_ASSERT_EQUAL_FATAL(humaneval_load(cutest_data_dir(), &g_p, &g_n, &e), BENCH_OK);
     CU_ASSERT_EQUAL_FATAL(g_n, 164);
     for (size_t i = 0; i < g_n; i++) {
         char id[32];

@@ -15,18 +15,6 @@
 
 static mmlu_set *test_set;
 
-static const char *data_dir(void)
-{
-    static char buf[PATH_MAX];
-    char *d = NULL;
-    bench_err e;
-    if (datasets_dir(NULL, &d, &e) != BENCH_OK)
-        return ".";
-    snprintf(buf, sizeof buf, "%s", d);
-    free(d);
-    return buf;
-}
-
 static double now_s(void)
 {
     struct timespec ts;
@@ -50,7 +38,7 @@ static mmlu_row *parse_file(const char *rel, size_t *n)
     size_t len = 0;
     mmlu_row *rows = NULL;
     bench_err e;
-    snprintf(path, sizeof path, "%s/mmlu/%s", data_dir(), rel);
+    snprintf(path, sizeof path, "%s/mmlu/%s", cutest_data_dir(), rel);
     if (file_read_all(path, 1 << 24, &data, &len, &e) != BENCH_OK ||
         mmlu_parse_csv(data, len, path, &rows, n, &e) != BENCH_OK) {
         fprintf(stderr, "%s\n", e.msg);
@@ -64,7 +52,7 @@ static void test_load_counts(void)
 {
     bench_err e;
     double t0 = now_s();
-    bench_status st = mmlu_load(data_dir(), "test", &test_set, &e);
+    bench_status st = mmlu_load(cutest_data_dir(), "test", &test_set, &e);
     double took = now_s() - t0;
     if (st)
         fprintf(stderr, "mmlu_load: %s\n", e.msg);
@@ -100,12 +88,12 @@ static void test_load_counts(void)
     CU_ASSERT(dist[0] == 3222 && dist[1] == 3462 && dist[2] == 3582 && dist[3] == 3776);
 
     mmlu_set *val = NULL;
-    CU_ASSERT_EQUAL_FATAL(mmlu_load(data_dir(), "val", &val, &e), BENCH_OK);
+    CU_ASSERT_EQUAL_FATAL(mmlu_load(cutest_data_dir(), "val", &val, &e), BENCH_OK);
     CU_ASSERT_EQUAL(val->nsubjects, 57);
     CU_ASSERT_EQUAL(val->nitems, 1531);
     mmlu_free(val);
 
-    CU_ASSERT_EQUAL(mmlu_load(data_dir(), "dev", &val, &e), BENCH_EUSAGE);
+    CU_ASSERT_EQUAL(mmlu_load(cutest_data_dir(), "dev", &val, &e), BENCH_EUSAGE);
     CU_ASSERT_EQUAL(mmlu_load("/nonexistent", "test", &val, &e), BENCH_EIO);
     CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "/nonexistent/mmlu/test"));
 }

@@ -14,18 +14,6 @@
 
 static mtbench_set *set;
 
-static const char *data_dir(void)
-{
-    static char buf[PATH_MAX];
-    char *d = NULL;
-    bench_err e;
-    if (datasets_dir(NULL, &d, &e) != BENCH_OK)
-        return ".";
-    snprintf(buf, sizeof buf, "%s", d);
-    free(d);
-    return buf;
-}
-
 static const mtbench_question *question(int id)
 {
     for (size_t i = 0; set && i < set->nq; i++)
@@ -45,7 +33,7 @@ static const mtbench_judge_prompt *judge(const char *name)
 static void test_load(void)
 {
     bench_err e;
-    bench_status st = mtbench_load(data_dir(), &set, &e);
+    bench_status st = mtbench_load(cutest_data_dir(), &set, &e);
     if (st)
         fprintf(stderr, "mtbench_load: %s\n", e.msg);
     CU_ASSERT_EQUAL_FATAL(st, BENCH_OK);
@@ -109,7 +97,7 @@ static void test_load_errors(void)
         char *b = NULL;
         size_t n = 0;
         bench_err e;
-        snprintf(from, sizeof from, "%s/%s", data_dir(), keep[i]);
+        snprintf(from, sizeof from, "%s/%s", cutest_data_dir(), keep[i]);
         snprintf(path, sizeof path, "%s/%s", tmp, keep[i]);
         CU_ASSERT_EQUAL_FATAL(file_read_all(from, 1 << 20, &b, &n, &e), BENCH_OK);
         CU_ASSERT_EQUAL_FATAL(file_mkdirs_for(path), 0);

@@ -17,14 +17,6 @@
 
 static char *g_dir;
 
-static char *path_in(const char *name)
-{
-    size_t n = strlen(g_dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    snprintf(p, n, "%s/%s", g_dir, name);
-    return p;
-}
-
 /* A level of n requests: request i sent at send0 + i * gap_ms, first token
  * TTFT = ttft0 + i * ttft_step ms later, 3 content chunks 2 ms apart (usage 3
  * tokens), end 1 ms after the last chunk. One more warm-up row (excluded). */
@@ -71,7 +63,7 @@ static void write_level(results *r, int c, int n, double gap_ms, double ttft0, d
 
 static char *make_file(const char *name)
 {
-    char *p = path_in(name);
+    char *p = cutest_path(g_dir, name);
     results_meta meta = {"test",
                          "2026-11-29T00:00:00Z",
                          "mistral-7b",
@@ -133,7 +125,7 @@ static void check_svg(const char *path)
 static void test_known_tables(void)
 {
     char *h5 = make_file("known.h5");
-    char *out = path_in("known-report");
+    char *out = cutest_path(g_dir, "known-report");
     const char *argv[] = {cutest_bench_exe(), "report", h5,  "--out", out, "--slo",
                           "ttft=25ms",        "--json", NULL};
     char *so = NULL, *se = NULL;
@@ -142,7 +134,7 @@ static void test_known_tables(void)
         fprintf(stderr, "bench report exited %d: %s\n", rc, se);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
 
-    char *mdp = path_in("known-report/report.md"), *md = NULL;
+    char *mdp = cutest_path(g_dir, "known-report/report.md"), *md = NULL;
     bench_err e;
     CU_ASSERT_EQUAL_FATAL(file_read_all(mdp, 1 << 22, &md, NULL, &e), BENCH_OK);
     /* Table 1. c=1 TTFT 10, 20, 30, 40 ms: p50 25, p99 30 + 0.97 * 10 = 39.7;
@@ -193,19 +185,19 @@ static void test_known_tables(void)
     for (size_t i = 0; i < sizeof plots / sizeof plots[0]; i++) {
         char name[128];
         snprintf(name, sizeof name, "known-report/%s.png", plots[i]);
-        char *p = path_in(name);
+        char *p = cutest_path(g_dir, name);
         check_png(p);
         free(p);
         snprintf(name, sizeof name, "known-report/%s.svg", plots[i]);
-        p = path_in(name);
+        p = cutest_path(g_dir, name);
         check_svg(p);
         free(p);
         snprintf(name, sizeof name, "known-report/%s.dat", plots[i]);
-        p = path_in(name);
+        p = cutest_path(g_dir, name);
         CU_ASSERT_EQUAL(access(p, R_OK), 0);
         free(p);
     }
-    char *html = path_in("known-report/report.html"), *hb = NULL;
+    char *html = cutest_path(g_dir, "known-report/report.html"), *hb = NULL;
     CU_ASSERT_EQUAL(file_read_all(html, 1 << 26, &hb, NULL, &e), BENCH_OK);
     if (hb) {
         CU_ASSERT_PTR_NOT_NULL(strstr(hb, "data:image/png;base64,"));
@@ -224,11 +216,11 @@ static void test_known_tables(void)
 static void test_bad_inputs(void)
 {
     char *good = make_file("good.h5");
-    char *bad = path_in("bad.h5");
+    char *bad = cutest_path(g_dir, "bad.h5");
     FILE *f = fopen(bad, "w");
     fputs("this is not HDF5\n", f);
     fclose(f);
-    char *out = path_in("mixed-report");
+    char *out = cutest_path(g_dir, "mixed-report");
     const char *argv[] = {
         cutest_bench_exe(), "report", "/nonexistent/run.h5", bad, good, "--out", out,
         "--no-plots",       NULL};
@@ -237,7 +229,7 @@ static void test_bad_inputs(void)
     CU_ASSERT_EQUAL(rc, 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(se, "/nonexistent/run.h5"));
     CU_ASSERT_PTR_NOT_NULL(strstr(se, bad));
-    char *md = path_in("mixed-report/report.md");
+    char *md = cutest_path(g_dir, "mixed-report/report.md");
     CU_ASSERT_EQUAL(access(md, R_OK), 0);
     free(md);
     free(se);

@@ -66,13 +66,6 @@ static void log_load(const char *path, send_log *l)
     fclose(f);
 }
 
-static char *path_in(const char *name)
-{
-    char *p = malloc(strlen(g_dir) + strlen(name) + 2);
-    sprintf(p, "%s/%s", g_dir, name);
-    return p;
-}
-
 static cJSON *parse_json_out(const char *out)
 {
     /* --json prints exactly one JSON object on stdout */
@@ -118,7 +111,7 @@ static int cmp_d(const void *a, const void *b)
  * usage counts and the JSON summary. */
 static void test_measured_against_truth(void)
 {
-    char *h5 = path_in("truth.h5"), *log = path_in("truth.sends");
+    char *h5 = cutest_path(g_dir, "truth.h5"), *log = cutest_path(g_dir, "truth.sends");
     const char *args[] = {"--model",
                           "mistral-7b",
                           "--concurrency",
@@ -159,13 +152,13 @@ static void test_measured_against_truth(void)
                           "truth-report/throughput_vs_concurrency.svg",
                           "truth-report/timeline.dat"};
     for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) {
-        char *p = path_in(made[i]);
+        char *p = cutest_path(g_dir, made[i]);
         if (access(p, R_OK) != 0)
             fprintf(stderr, "missing %s\n", p);
         CU_ASSERT_EQUAL(access(p, R_OK), 0);
         free(p);
     }
-    char *md_path = path_in("truth-report/report.md"), *md = NULL;
+    char *md_path = cutest_path(g_dir, "truth-report/report.md"), *md = NULL;
     bench_err fe;
     CU_ASSERT_EQUAL(file_read_all(md_path, 1 << 22, &md, NULL, &fe), BENCH_OK);
     if (md) {
@@ -274,7 +267,7 @@ static void test_measured_against_truth(void)
  * server's message; the run completes. */
 static void test_injected_errors(void)
 {
-    char *h5 = path_in("faults.h5");
+    char *h5 = cutest_path(g_dir, "faults.h5");
     const char *args[] = {"--model",         "llama3-8b",
                           "--concurrency",   "2",
                           "--requests",      "20",
@@ -329,7 +322,7 @@ static void test_injected_errors(void)
  * timeout_idle, and the run goes on; nothing hangs. */
 static void test_idle_timeout(void)
 {
-    char *h5 = path_in("stall.h5");
+    char *h5 = cutest_path(g_dir, "stall.h5");
     const char *args[] = {"--model",         "mistral-7b",
                           "--concurrency",   "2",
                           "--requests",      "4",
@@ -417,7 +410,7 @@ static void test_output_and_connection_errors(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "/proc/no-such-dir/x.h5"));
     free(err);
 
-    char *h5 = path_in("refused.h5");
+    char *h5 = cutest_path(g_dir, "refused.h5");
     const char *args2[] = {"--model",       "any-model",
                            "--endpoint",    "http://127.0.0.1:9/v1",
                            "--concurrency", "2",
@@ -448,7 +441,7 @@ static void test_output_and_connection_errors(void)
  * TTFT p50 within 10% of 35 ms and p99 within 20% of 79 ms. */
 static void test_ttft_calibration(void)
 {
-    char *h5 = path_in("calib.h5");
+    char *h5 = cutest_path(g_dir, "calib.h5");
     const char *args[] = {"--model",    "mistral-7b",    "--concurrency", "1",
                           "--requests", "400",           "--output",      h5,
                           "--json",     "--no-progress", "--no-report",   NULL};

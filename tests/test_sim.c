@@ -198,28 +198,6 @@ static char *url_of(const simproc *p, const char *path)
     return buf[k];
 }
 
-static simproc *start_sim(const char *const *args)
-{
-    simproc *p = NULL;
-    bench_err e = {""};
-    simproc_set_exe(cutest_bench_exe());
-    if (simproc_start("mistral-7b", args, &p, &e)) {
-        fprintf(stderr, "simproc_start: %s\n", e.msg);
-        return NULL;
-    }
-    return p;
-}
-
-static void stop_sim(simproc *p)
-{
-    bench_err e = {""};
-    bench_status st = simproc_stop(p, &e);
-    if (st)
-        fprintf(stderr, "simproc_stop: %s\n", e.msg);
-    /* A clean exit also means no leak report from a sanitizer build. */
-    CU_ASSERT_EQUAL(st, BENCH_OK);
-}
-
 static int is_simulated(const resp *r)
 {
     char v[32];
@@ -248,7 +226,7 @@ static void check_error_body(const resp *r, int status, const char *code)
 
 static void test_models(void)
 {
-    simproc *p = start_sim(NULL);
+    simproc *p = cutest_sim_start("mistral-7b", NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     CU_ASSERT(strncmp(simproc_url(p), "http://127.0.0.1:", 17) == 0);
     CURL *h = curl_easy_init();
@@ -269,12 +247,12 @@ static void test_models(void)
     cJSON_Delete(j);
     resp_free(r);
     curl_easy_cleanup(h);
-    stop_sim(p);
+    cutest_sim_stop(p);
 }
 
 static void test_nonstream_chat(void)
 {
-    simproc *p = start_sim(NULL);
+    simproc *p = cutest_sim_start("mistral-7b", NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     CURL *h = curl_easy_init();
     /* 2 + 3 words, 2 messages at 4 tokens of overhead each: 13 prompt tokens */
@@ -335,7 +313,7 @@ static void test_nonstream_chat(void)
     cJSON_Delete(j);
     resp_free(r);
     curl_easy_cleanup(h);
-    stop_sim(p);
+    cutest_sim_stop(p);
 }
 
 /* Check a complete chat stream: role, n tokens, finish, usage, [DONE]. */
@@ -386,7 +364,7 @@ static void check_chat_stream(const resp *r, int n)
 
 static void test_stream_chat_keepalive(void)
 {
-    simproc *p = start_sim(NULL);
+    simproc *p = cutest_sim_start("mistral-7b", NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     CURL *h = curl_easy_init();
     for (int i = 0; i < 3; i++) {
@@ -398,13 +376,13 @@ static void test_stream_chat_keepalive(void)
         resp_free(r);
     }
     curl_easy_cleanup(h);
-    stop_sim(p);
+    cutest_sim_stop(p);
 }
 
 static void test_stream_completions(void)
 {
     static sse_ev ev[MAX_EVENTS];
-    simproc *p = start_sim(NULL);
+    simproc *p = cutest_sim_start("mistral-7b", NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     CURL *h = curl_easy_init();
     resp *r =
@@ -441,12 +419,12 @@ static void test_stream_completions(void)
     free_events(ev, ne);
     resp_free(r);
     curl_easy_cleanup(h);
-    stop_sim(p);
+    cutest_sim_stop(p);
 }
 
 static void test_errors(void)
 {
-    simproc *p = start_sim(NULL);
+    simproc *p = cutest_sim_start("mistral-7b", NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     CURL *h = curl_easy_init();
     const char *chat = url_of(p, "/chat/completions");
@@ -513,7 +491,7 @@ static void test_errors(void)
     check_chat_stream(r, 3);
     resp_free(r);
     curl_easy_cleanup(h);
-    stop_sim(p);
+    cutest_sim_stop(p);
 }
 
 static char *tmp_path(const char *name)
@@ -561,7 +539,7 @@ static void test_log_sends(void)
     static log_row rows[4096];
     char *path = strdup(tmp_path("sim_sends.log"));
     const char *args[] = {"--log-sends", path, "--seed", "3", NULL};
-    simproc *p = start_sim(args);
+    simproc *p = cutest_sim_start("mistral-7b", args);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     CURL *h = curl_easy_init();
     resp *ra = http_do(h, "POST", url_of(p, "/chat/completions"), CHAT_STREAM(20), "t-a", 0);
@@ -570,7 +548,7 @@ static void test_log_sends(void)
                        "{\"model\":\"mistral-7b\",\"prompt\":\"x\",\"max_tokens\":4}", NULL, 0);
     resp *rd = http_do(h, "POST", url_of(p, "/completions"), "{oops", "t-d", 0);
     curl_easy_cleanup(h);
-    stop_sim(p); /* flushes the log */
+    cutest_sim_stop(p); /* flushes the log */
 
     size_t nr = read_log(path, rows, 4096);
     /* t-a: 1 role + 20 tokens + finish + usage + done; t-b: 5 + 4; the
@@ -641,7 +619,7 @@ static void test_faults(void)
                           "http500@0,http429@1,midstream_error@2,no_done@3,reset@4,stall@5:0.3,"
                           "http503@7",
                           "--log-sends", path, NULL};
-    simproc *p = start_sim(args);
+    simproc *p = cutest_sim_start("mistral-7b", args);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     CURL *h = curl_easy_init();
     const char *chat = url_of(p, "/chat/completions");
@@ -699,7 +677,7 @@ static void test_faults(void)
     check_chat_stream(r, 10);
     resp_free(r);
     curl_easy_cleanup(h);
-    stop_sim(p);
+    cutest_sim_stop(p);
 
     size_t nr = read_log(path, rows, 4096);
     const char *want[][2] = {{"f0", "fault:http500"},         {"f1", "fault:http429"},
@@ -724,7 +702,7 @@ static void test_faults(void)
 static void test_fault_probability(void)
 {
     const char *args[] = {"--faults", "http500=1", NULL};
-    simproc *p = start_sim(args);
+    simproc *p = cutest_sim_start("mistral-7b", args);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     CURL *h = curl_easy_init();
     for (int i = 0; i < 3; i++) {
@@ -733,7 +711,7 @@ static void test_fault_probability(void)
         resp_free(r);
     }
     curl_easy_cleanup(h);
-    stop_sim(p);
+    cutest_sim_stop(p);
 }
 
 static void test_bad_args(void)
@@ -792,7 +770,7 @@ static void test_determinism_and_disconnect(void)
     char *texts[2] = {NULL, NULL};
     for (int run = 0; run < 2; run++) {
         const char *args[] = {"--seed", "77", NULL};
-        simproc *p = start_sim(args);
+        simproc *p = cutest_sim_start("mistral-7b", args);
         CU_ASSERT_PTR_NOT_NULL_FATAL(p);
         CURL *h = curl_easy_init();
         resp *r = http_do(h, "POST", url_of(p, "/completions"), body, NULL, 0);
@@ -835,7 +813,7 @@ static void test_determinism_and_disconnect(void)
             nanosleep(&ts, NULL);
         }
         curl_easy_cleanup(h);
-        stop_sim(p);
+        cutest_sim_stop(p);
     }
     CU_ASSERT_PTR_NOT_NULL_FATAL(texts[0]);
     CU_ASSERT_PTR_NOT_NULL_FATAL(texts[1]);
@@ -850,7 +828,7 @@ static void test_determinism_and_disconnect(void)
 static void test_ttft_median(void)
 {
     static sse_ev ev[MAX_EVENTS];
-    simproc *p = start_sim(NULL);
+    simproc *p = cutest_sim_start("mistral-7b", NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     CURL *h = curl_easy_init();
     enum { N = 40 };
@@ -870,7 +848,7 @@ static void test_ttft_median(void)
     printf("\n    TTFT median over %d requests: %.1f ms\n", N, med_ms);
     CU_ASSERT(med_ms > 25 && med_ms < 40);
     curl_easy_cleanup(h);
-    stop_sim(p);
+    cutest_sim_stop(p);
 }
 
 /* 1 when something accepts connections on 127.0.0.1:port. */

@@ -19,12 +19,6 @@
 #include "simeval.h"
 #include "simproc.h"
 
-static const char *data_dir(void)
-{
-    const char *d = getenv("BENCH_DATA_DIR");
-    return d && *d ? d : "../shared/datasets";
-}
-
 /* Start the simulator playing model from the data directory, at quality
  * (a --sim-quality spec, or NULL for the catalog's figures), fast. */
 static simproc *start_eval_sim(const char *model, const char *quality, int with_data)
@@ -39,7 +33,7 @@ static simproc *start_eval_sim(const char *model, const char *quality, int with_
     args[n++] = "3";
     if (with_data) {
         args[n++] = "--data-dir";
-        args[n++] = data_dir();
+        args[n++] = cutest_data_dir();
     }
     if (quality) {
         args[n++] = "--sim-quality";
@@ -52,15 +46,6 @@ static simproc *start_eval_sim(const char *model, const char *quality, int with_
         return NULL;
     }
     return p;
-}
-
-static void stop_sim(simproc *p)
-{
-    bench_err e = {""};
-    bench_status st = simproc_stop(p, &e);
-    if (st)
-        fprintf(stderr, "simproc_stop: %s\n", e.msg);
-    CU_ASSERT_EQUAL(st, BENCH_OK);
 }
 
 static size_t on_body(char *p, size_t sz, size_t n, void *arg)
@@ -227,8 +212,10 @@ static mtbench_set *g_mt;
 static int load_data(void)
 {
     bench_err e = {""};
-    if (mmlu_load(data_dir(), "test", &g_test, &e) || mmlu_load(data_dir(), "val", &g_val, &e) ||
-        humaneval_load(data_dir(), &g_he, &g_nhe, &e) || mtbench_load(data_dir(), &g_mt, &e)) {
+    if (mmlu_load(cutest_data_dir(), "test", &g_test, &e) ||
+        mmlu_load(cutest_data_dir(), "val", &g_val, &e) ||
+        humaneval_load(cutest_data_dir(), &g_he, &g_nhe, &e) ||
+        mtbench_load(cutest_data_dir(), &g_mt, &e)) {
         fprintf(stderr, "test_sim_eval: cannot load the evaluation data: %s\n", e.msg);
         return -1;
     }
@@ -405,7 +392,7 @@ static void test_mmlu_right(void)
     }
     CU_ASSERT_EQUAL(right, asked);
     curl_easy_cleanup(h);
-    stop_sim(p);
+    cutest_sim_stop(p);
 }
 
 /* At mmlu=0 never the right letter, always a letter; an unknown item gets
@@ -441,7 +428,7 @@ static void test_mmlu_wrong(void)
     free(text);
     free(body);
     curl_easy_cleanup(h);
-    stop_sim(p);
+    cutest_sim_stop(p);
 }
 
 /* The exact reply a streamed or plain request must reassemble to. */
@@ -521,7 +508,7 @@ static void test_humaneval(void)
         dynbuf_free(&cp);
     }
     curl_easy_cleanup(h);
-    stop_sim(p);
+    cutest_sim_stop(p);
 
     p = start_eval_sim("mistral-7b", "humaneval=0", 1);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
@@ -546,7 +533,7 @@ static void test_humaneval(void)
     free(body);
     dynbuf_free(&cp);
     curl_easy_cleanup(h);
-    stop_sim(p);
+    cutest_sim_stop(p);
 }
 
 /* Stop sequences and max_tokens on a scripted reply, streamed and not. */
@@ -647,7 +634,7 @@ static void test_stop_and_max_tokens(void)
         free(body);
     }
     curl_easy_cleanup(h);
-    stop_sim(p);
+    cutest_sim_stop(p);
 }
 
 /* Pieces: every byte once and in order, whatever the text. */
@@ -738,7 +725,7 @@ static void test_judge(void)
             CU_ASSERT(seen[7] > 0 && seen[8] > 0 && seen[9] > 0 && seen[10] > 0);
     }
     curl_easy_cleanup(h);
-    stop_sim(p);
+    cutest_sim_stop(p);
 }
 
 /* Same request at temperature 0: same answer; sampled requests differ and
@@ -805,7 +792,7 @@ static void test_reproducible(void)
     CU_ASSERT(varied);
     /* a restarted simulator replays the same sampled sequence */
     curl_easy_cleanup(h);
-    stop_sim(p);
+    cutest_sim_stop(p);
 
     p = start_eval_sim("mistral-7b", "mmlu=50", 1);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
@@ -823,7 +810,7 @@ static void test_reproducible(void)
     CU_ASSERT(memcmp(sampled[0], replay, 40) == 0);
     free(prompt);
     curl_easy_cleanup(h);
-    stop_sim(p);
+    cutest_sim_stop(p);
 }
 
 /* Requests that are not evaluation prompts: filler with the marker, the
@@ -873,7 +860,7 @@ static void test_plain_requests(void)
     free(text);
     free(body);
     curl_easy_cleanup(h);
-    stop_sim(p);
+    cutest_sim_stop(p);
 
     p = start_eval_sim("mistral-7b", NULL, 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
@@ -894,7 +881,7 @@ static void test_plain_requests(void)
     free(body);
     free(prompt);
     curl_easy_cleanup(h);
-    stop_sim(p);
+    cutest_sim_stop(p);
 }
 
 /* A missing data directory or a bad --sim-quality stops the start, saying why. */
