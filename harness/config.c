@@ -189,6 +189,14 @@ char *config_to_json(const run_config *c, const char *served_model, const char *
     for (size_t i = 0; i < c->n_levels; i++)
         cJSON_AddItemToArray(lv, cJSON_CreateNumber(c->levels[i]));
     cJSON_AddNumberToObject(o, "requests", (double)c->requests);
+    if (c->n_req_levels) {
+        cJSON *by = cJSON_AddObjectToObject(o, "requests_by_level");
+        for (size_t i = 0; i < c->n_req_levels; i++) {
+            char k[32];
+            snprintf(k, sizeof k, "%d", c->req_levels[i]);
+            cJSON_AddNumberToObject(by, k, (double)c->req_counts[i]);
+        }
+    }
     cJSON_AddNumberToObject(o, "warmup", (double)c->warmup);
     cJSON_AddNumberToObject(o, "threads", c->threads);
     cJSON_AddStringToObject(o, "prompt_source", c->dataset ? "dataset" : "synthetic");
@@ -213,4 +221,55 @@ char *config_to_json(const run_config *c, const char *served_model, const char *
     char *out = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return out;
+}
+
+bench_status config_parse_requests(const char *s, run_config *c, bench_err *err)
+{
+    bench_status st = BENCH_OK;
+    char *copy = strdup(s), *save = NULL;
+    long dflt = -1;
+    size_t n = 0;
+    if (!copy)
+        return bench_fail(err, BENCH_ENOMEM, "out of memory");
+    if (!*s)
+        st = bench_fail(err, BENCH_EUSAGE, "--requests: empty value");
+    for (char *tok = st ? NULL : strtok_r(copy, ",", &save); tok && !st;
+         tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '=');
+        if (!eq) {
+            if (dflt >= 0)
+                st = bench_fail(err, BENCH_EUSAGE, "--requests: '%s': two default counts", s);
+            else
+                st = config_parse_long(tok, "--requests", 1, 100000000, &dflt, err);
+            continue;
+        }
+        *eq = '\0';
+        long lvl, cnt;
+        if (tok[0] != 'c' ||
+            config_parse_long(tok + 1, "--requests", 1, CONFIG_MAX_CONCURRENCY, &lvl, NULL) ||
+            n >= CONFIG_MAX_LEVELS) {
+            st = bench_fail(err, BENCH_EUSAGE,
+                            "--requests: '%s' (want N or N,cL=M, e.g. 60,c1=300)", s);
+            break;
+        }
+        if ((st = config_parse_long(eq + 1, "--requests", 1, 100000000, &cnt, err)))
+            break;
+        c->req_levels[n] = (int)lvl;
+        c->req_counts[n++] = cnt;
+    }
+    if (!st) {
+        if (dflt >= 0)
+            c->requests = dflt;
+        c->n_req_levels = n;
+    }
+    free(copy);
+    return st;
+}
+
+long config_requests_for(const run_config *c, int level)
+{
+    for (size_t i = 0; i < c->n_req_levels; i++)
+        if (c->req_levels[i] == level)
+            return c->req_counts[i];
+    return c->requests;
 }

@@ -29,9 +29,12 @@ typedef struct {
     /* load */
     int levels[CONFIG_MAX_LEVELS];
     size_t n_levels;
-    long requests; /* measured requests per level */
-    long warmup;   /* warm-up requests per level */
-    int threads;   /* 0 = auto */
+    long requests; /* measured requests per level (default for levels not in level_requests) */
+    int req_levels[CONFIG_MAX_LEVELS]; /* levels with their own count ("60,c1=300") */
+    long req_counts[CONFIG_MAX_LEVELS];
+    size_t n_req_levels;
+    long warmup; /* warm-up requests per level */
+    int threads; /* 0 = auto */
     /* prompts */
     int input_tokens, output_tokens;
     char *dataset;
@@ -62,6 +65,13 @@ void config_free(run_config *c);
  * messages. */
 bench_status config_parse_levels(const char *s, const char *flag, int *levels, size_t *n,
                                  bench_err *err);
+
+/* Parse "--requests": "N" or "N,cL=M,..." (level L gets M measured
+ * requests, the others N), each count in [1, 1e8]. */
+bench_status config_parse_requests(const char *s, run_config *c, bench_err *err);
+
+/* Measured requests at concurrency level. */
+long config_requests_for(const run_config *c, int level);
 
 /* Parse a duration "30", "30s", "250ms", "2m" into seconds (> 0). */
 bench_status config_parse_duration(const char *s, const char *flag, double *out, bench_err *err);

@@ -115,7 +115,7 @@ static bench_status run_level(const level_ctx *lc, int level, results *res, leve
     bench_status st = BENCH_OK;
     const run_config *cfg = lc->cfg;
     pool *p = NULL;
-    uint64_t total = (uint64_t)cfg->requests + (uint64_t)cfg->warmup;
+    uint64_t total = (uint64_t)config_requests_for(cfg, level) + (uint64_t)cfg->warmup;
     level_sink sink = {.res = res, .t_start = INT64_MAX};
     sink.info.concurrency = level;
 

@@ -91,7 +91,29 @@ static void test_json_has_no_secret(void)
     config_free(&c);
 }
 
+static void test_requests_per_level(void)
+{
+    run_config c;
+    bench_err e;
+    config_defaults(&c);
+    CU_ASSERT_EQUAL(config_requests_for(&c, 1), 100);
+    CU_ASSERT_EQUAL(config_parse_requests("60,c1=300,c8=120", &c, &e), BENCH_OK);
+    CU_ASSERT_EQUAL(config_requests_for(&c, 1), 300);
+    CU_ASSERT_EQUAL(config_requests_for(&c, 8), 120);
+    CU_ASSERT_EQUAL(config_requests_for(&c, 4), 60);
+    CU_ASSERT_EQUAL(config_parse_requests("c2=7", &c, &e), BENCH_OK);
+    CU_ASSERT_EQUAL(config_requests_for(&c, 2), 7);
+    CU_ASSERT_EQUAL(config_requests_for(&c, 1), 60); /* replaced, default kept */
+    CU_ASSERT_EQUAL(config_parse_requests("5,c0=3", &c, &e), BENCH_EUSAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "--requests"));
+    CU_ASSERT_EQUAL(config_parse_requests("5,6", &c, &e), BENCH_EUSAGE);
+    CU_ASSERT_EQUAL(config_parse_requests("5,c1=0", &c, &e), BENCH_EUSAGE);
+    CU_ASSERT_EQUAL(config_parse_requests("", &c, &e), BENCH_EUSAGE);
+    config_free(&c);
+}
+
 static CU_TestInfo tests[] = {
+    {"requests per level", test_requests_per_level},
     {"concurrency lists and ranges", test_levels},
     {"bad concurrency values", test_levels_bad},
     {"durations with units", test_durations},
