@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "baseline.h"
+#include "compare.h"
 #include "config.h"
 #include "datasets.h"
 #include "eval.h"
@@ -23,6 +25,8 @@ static const char run_usage[] =
     "       bench serve --simulate MODEL [options]   (bench serve --help)\n"
     "       bench datasets list|verify|fetch ...   (bench datasets --help)\n"
     "       bench eval mmlu|humaneval|mtbench --model M [options]   (bench eval --help)\n"
+    "       bench compare BASELINE CANDIDATE [options]   (bench compare --help)\n"
+    "       bench baseline promote RUN_DIR --reason TEXT [options]   (bench baseline --help)\n"
     "\n"
     "Measure an OpenAI-compatible endpoint under a closed-loop concurrency sweep,\n"
     "timestamping every streamed chunk into an HDF5 results file.\n"
@@ -38,7 +42,8 @@ static const char run_usage[] =
     "                        the key is never taken from the command line nor recorded\n"
     "Load:\n"
     "  --concurrency LIST    levels: 8, 1,2,4,8, 1-8 or a mix (default 1-8)\n"
-    "  --requests N          measured requests per level (default 100)\n"
+    "  --requests N[,cL=M]   measured requests per level (default 100); cL=M gives level L\n"
+    "                        its own count, e.g. 60,c1=300 for a tighter TTFT at c=1\n"
     "  --warmup N            warm-up requests per level, sent first, recorded with warmup=1\n"
     "                        and excluded from statistics (default 4)\n"
     "  --threads N           load-generator threads (default: all cores, at most the level)\n"
@@ -190,8 +195,7 @@ static bench_status parse_run(int argc, char **argv, run_config *cfg, int *exit_
             st = config_parse_levels(a, "--concurrency", cfg->levels, &cfg->n_levels, err);
             break;
         case OPT_REQUESTS:
-            if (!(st = config_parse_long(a, "--requests", 1, 100000000, &v, err)))
-                cfg->requests = v;
+            st = config_parse_requests(a, cfg, err);
             break;
         case OPT_WARMUP:
             if (!(st = config_parse_long(a, "--warmup", 0, 1000000, &v, err)))
@@ -380,12 +384,16 @@ int cli_main(int argc, char **argv)
         code = datasets_main(argc - 1, argv + 1);
     else if (sub && strcmp(sub, "eval") == 0)
         code = eval_main(argc - 1, argv + 1);
+    else if (sub && strcmp(sub, "compare") == 0)
+        code = compare_main(argc - 1, argv + 1);
+    else if (sub && strcmp(sub, "baseline") == 0)
+        code = baseline_main(argc - 1, argv + 1);
     else if (sub && (strcmp(sub, "help") == 0))
         code = (fputs(run_usage, stdout), 0);
     else if (sub && sub[0] != '-')
         code = (fprintf(stderr,
                         "bench: unknown command '%s' (commands: run, report, suite, "
-                        "serve, datasets, eval; see bench --help)\n",
+                        "serve, datasets, eval, compare, baseline; see bench --help)\n",
                         sub),
                 2);
     else

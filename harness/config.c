@@ -58,6 +58,20 @@ static int cmp_int(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* A bad item's message (already in err) followed by the list it came from,
+ * unless the item was the whole list: "--concurrency: 0 is out of range
+ * [1, 65536] (in '1,0,8')". */
+static bench_status bad_item(bench_err *err, const char *s, size_t item_len)
+{
+    if (err && s[item_len] != '\0') {
+        size_t used = strlen(err->msg);
+        if (snprintf(err->msg + used, sizeof err->msg - used, " (in '%s')", s) >=
+            (int)(sizeof err->msg - used))
+            memcpy(err->msg + sizeof err->msg - 4, "...", 4); /* mark the cut */
+    }
+    return BENCH_EUSAGE;
+}
+
 bench_status config_parse_levels(const char *s, const char *flag, int *levels, size_t *n,
                                  bench_err *err)
 {
@@ -80,13 +94,13 @@ bench_status config_parse_levels(const char *s, const char *flag, int *levels, s
             *dash = '\0';
             if (config_parse_long(item, flag, 1, CONFIG_MAX_CONCURRENCY, &lo, err) ||
                 config_parse_long(dash + 1, flag, 1, CONFIG_MAX_CONCURRENCY, &hi, err))
-                return bench_wrap(err, BENCH_EUSAGE, "in '%s'", s);
+                return bad_item(err, s, p == s ? len : 0);
             if (hi < lo)
                 return bench_fail(err, BENCH_EUSAGE, "%s: range %ld-%ld is backwards", flag, lo,
                                   hi);
         } else {
             if (config_parse_long(item, flag, 1, CONFIG_MAX_CONCURRENCY, &lo, err))
-                return bench_wrap(err, BENCH_EUSAGE, "in '%s'", s);
+                return bad_item(err, s, p == s ? len : 0);
             hi = lo;
         }
         for (long v = lo; v <= hi; v++) {

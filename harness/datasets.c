@@ -629,7 +629,8 @@ static const char datasets_usage[] =
     "                    (the manifest path is appended); needed for files that only\n"
     "                    exist inside an archive (the MMLU CSVs)\n"
     "\n"
-    "Exit status: 0 ok, 1 a file failed verification or download, 2 bad usage or manifest.\n";
+    "Exit status: 0 ok; 1 a download or a write failed; 2 a file missing or not matching\n"
+    "its sha256 (verify, fetch), bad usage or manifest.\n";
 
 static int cmd_list(const ds_manifest *m, FILE *out)
 {
@@ -757,8 +758,10 @@ int datasets_main(int argc, char **argv)
     st = is_verify ? verify_loaded(&m, mpath, dir, name, stdout, &err)
                    : fetch_loaded(&m, mpath, name, to, stdout, &err);
     if (st) {
+        /* a missing or mismatched file is bad input (2); a failed download or
+         * write is not (1) */
         fprintf(stderr, "bench datasets %s: %s\n", sub, err.msg);
-        code = 1;
+        code = bench_exit_code(st);
     }
 out:
     free(dir);

@@ -20,11 +20,14 @@
 #include "eval_impl.h"
 #include "fileio.h"
 #include "pool.h"
+#include "sim.h"
 #include "version.h"
 
 /* Largest request body an evaluation builds (MT-Bench judge prompts with two
  * turns and references are the longest, a few tens of KiB). */
 #define EVAL_BODY_MAX (8u << 20)
+/* Longest wait a server's Retry-After can impose before a retry. */
+#define EVAL_RETRY_AFTER_MAX_S 300.0
 
 static atomic_int g_stop;
 static volatile sig_atomic_t g_signal;
@@ -60,6 +63,8 @@ void eval_config_free(eval_config *c)
         free(*s[i]);
         *s[i] = NULL;
     }
+    free(c->sim_faults);
+    c->sim_faults = NULL;
 }
 
 /* --- the batch engine ------------------------------------------------------ */
@@ -70,8 +75,9 @@ typedef struct {
     const size_t *todo; /* pool id -> caller's index */
     int model_served;
     const char *model_id;
-    int *failed;   /* per caller index: 1 = retry it */
-    int *attempts; /* per caller index, or NULL */
+    int *failed;         /* per caller index: 1 = retry it */
+    double *retry_after; /* per caller index: the failure's Retry-After (s), -1 none */
+    int *attempts;       /* per caller index, or NULL */
 } batch_state;
 
 static bench_status batch_build(void *ud, uint64_t id, dynbuf *body, int *max_tokens,
@@ -112,7 +118,7 @@ out:
 }
 
 static void batch_done(void *ud, const req_record *r, const char *text, size_t len,
-                       const oai_top *top, const char *error)
+                       const oai_top *top, const char *error, double retry_after_s)
 {
     batch_state *b = ud;
     size_t idx = b->todo[r->id];
@@ -122,6 +128,7 @@ static void batch_done(void *ud, const req_record *r, const char *text, size_t l
         retry = !(h >= 400 && h < 500 && h != 408 && h != 429) && r->status != REQ_CANCELLED;
     }
     b->failed[idx] = retry;
+    b->retry_after[idx] = retry ? retry_after_s : -1;
     b->t->done(b->t->ud, idx, r, text, len, top, error);
 }
 
@@ -134,8 +141,9 @@ bench_status eval_batch(eval_ctx *ctx, int judge, const char *label, const size_
         if (idx[i] > maxidx)
             maxidx = idx[i];
     int *failed = calloc(maxidx + 1, sizeof *failed);
+    double *retry_after = calloc(maxidx + 1, sizeof *retry_after);
     size_t *todo = malloc((n ? n : 1) * sizeof *todo);
-    if (!failed || !todo) {
+    if (!failed || !retry_after || !todo) {
         st = bench_fail(err, BENCH_ENOMEM, "out of memory");
         goto out;
     }
@@ -154,6 +162,7 @@ bench_status eval_batch(eval_ctx *ctx, int judge, const char *label, const size_
             .todo = todo,
             .model_id = judge ? ctx->judge_served : ctx->served,
             .failed = failed,
+            .retry_after = retry_after,
             .attempts = attempts,
         };
         worker_hooks hooks = {batch_build, batch_done, &b};
@@ -175,21 +184,30 @@ bench_status eval_batch(eval_ctx *ctx, int judge, const char *label, const size_
         if (atomic_load(ctx->stop) != WORKER_RUN)
             break;
         size_t k = 0;
+        double ra = -1; /* the longest Retry-After among the failed */
         for (size_t i = 0; i < ntodo; i++)
-            if (failed[todo[i]])
+            if (failed[todo[i]]) {
+                if (retry_after[todo[i]] > ra)
+                    ra = retry_after[todo[i]];
                 todo[k++] = todo[i];
+            }
         ntodo = k;
         if (ntodo == 0 || attempt >= ctx->cfg->retries)
             break;
-        fprintf(stderr, "bench eval: %zu %s request(s) failed; retrying in %d s\n", ntodo,
-                judge ? "judge" : "model", 1 << attempt);
-        for (int w = 0; w < 10 * (1 << attempt) && atomic_load(ctx->stop) == WORKER_RUN; w++) {
+        /* Backoff 1, 2, 4 s, or longer when a server said so (capped). */
+        double wait_s = 1 << attempt;
+        if (ra > wait_s)
+            wait_s = ra < EVAL_RETRY_AFTER_MAX_S ? ra : EVAL_RETRY_AFTER_MAX_S;
+        fprintf(stderr, "bench eval: %zu %s request(s) failed; retrying in %g s%s\n", ntodo,
+                judge ? "judge" : "model", wait_s, wait_s > (1 << attempt) ? " (Retry-After)" : "");
+        for (int w = 0; w < (int)ceil(wait_s * 10) && atomic_load(ctx->stop) == WORKER_RUN; w++) {
             struct timespec ts = {0, 100 * 1000 * 1000};
             nanosleep(&ts, NULL);
         }
     }
 out:
     free(failed);
+    free(retry_after);
     free(todo);
     return st;
 }
@@ -267,6 +285,8 @@ static char *config_json(const eval_config *c, const eval_ctx *ctx)
     }
     if (c->sim_quality)
         cJSON_AddStringToObject(o, "sim_quality", c->sim_quality);
+    if (c->sim_faults)
+        cJSON_AddStringToObject(o, "sim_faults", c->sim_faults);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
@@ -298,16 +318,19 @@ bench_status eval_execute(const eval_config *c, eval_outcome *out, bench_err *er
     int is_mt = strcmp(c->eval, "mtbench") == 0;
     if (!is_mmlu && !is_he && !is_mt)
         return bench_fail(err, BENCH_EUSAGE,
-                          "bench eval: unknown evaluation '%s' (want mmlu, "
+                          "unknown evaluation '%s' (want mmlu, "
                           "humaneval or mtbench)",
                           c->eval);
     if (!c->model)
-        return bench_fail(err, BENCH_EUSAGE, "bench eval %s: --model is required", c->eval);
+        return bench_fail(err, BENCH_EUSAGE, "%s: --model is required", c->eval);
     const char *catalog_path = c->catalog_path
                                    ? c->catalog_path
                                    : file_in_root("suites/models.json", path_buf, sizeof path_buf);
-    if ((st = catalog_load(catalog_path, &cat, err)))
+    if ((st = catalog_load(catalog_path, &cat, err))) {
+        if (st == BENCH_EIO && c->catalog_path) /* --catalog: a bad flag, exit status 2 */
+            st = BENCH_EUSAGE;
         goto out;
+    }
     ctx.cm = catalog_find(cat, c->model);
     const char *endpoint_url = c->endpoint;
     if (!endpoint_url) {
@@ -326,7 +349,7 @@ bench_status eval_execute(const eval_config *c, eval_outcome *out, bench_err *er
     }
     if (is_mt && endpoint_url && !c->judge_endpoint) {
         st = bench_fail(err, BENCH_EUSAGE,
-                        "bench eval mtbench: --judge-endpoint is required with --endpoint (the "
+                        "mtbench: --judge-endpoint is required with --endpoint (the "
                         "embedded simulator judges only simulated answers)");
         goto out;
     }
@@ -343,27 +366,36 @@ bench_status eval_execute(const eval_config *c, eval_outcome *out, bench_err *er
      * MT-Bench. */
     ctx.api = c->api >= 0 ? (oai_api)c->api : is_mt ? OAI_CHAT : OAI_COMPLETIONS;
     if (is_mt && ctx.api != OAI_CHAT) {
-        st = bench_fail(err, BENCH_EUSAGE, "bench eval mtbench: --api must be chat");
+        st = bench_fail(err, BENCH_EUSAGE, "mtbench: --api must be chat");
         goto out;
     }
     if ((st = datasets_dir(c->data_dir, &dd, err)))
         goto out;
     snprintf(ctx.data_dir, sizeof ctx.data_dir, "%s", dd);
     {
-        /* The dataset must be there before any server starts. */
-        char sub[1200];
-        struct stat sb;
-        snprintf(sub, sizeof sub, "%s/%s", ctx.data_dir,
-                 is_mmlu ? "mmlu"
-                 : is_he ? "humaneval"
-                         : "mt_bench");
-        if (stat(sub, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-            st = bench_fail(err, BENCH_EINPUT,
-                            "data directory %s: no %s dataset (%s: %s); set --data-dir or "
-                            "$BENCH_DATA_DIR, or run bench datasets fetch",
-                            ctx.data_dir, c->eval, sub,
-                            stat(sub, &sb) != 0 ? strerror(errno) : "not a directory");
-            goto out;
+        /* The datasets must be there before any server starts: the
+         * evaluation's own, and those the embedded simulator plays from
+         * (MMLU and HumanEval, whatever the evaluation). */
+        const char *need[3] = {is_mmlu ? "mmlu" : is_he ? "humaneval" : "mt_bench", NULL, NULL};
+        if (!endpoint_url) {
+            need[1] = "mmlu";
+            need[2] = "humaneval";
+        }
+        for (int i = 0; i < 3; i++) {
+            char sub[1200];
+            struct stat sb;
+            if (!need[i])
+                continue;
+            snprintf(sub, sizeof sub, "%s/%s", ctx.data_dir, need[i]);
+            if (stat(sub, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+                st = bench_fail(err, BENCH_EINPUT,
+                                "data directory %s: no %s dataset%s (%s: %s); set --data-dir or "
+                                "$BENCH_DATA_DIR, or run bench datasets fetch",
+                                ctx.data_dir, need[i],
+                                i ? " (the embedded simulator plays from it)" : "", sub,
+                                stat(sub, &sb) != 0 ? strerror(errno) : "not a directory");
+                goto out;
+            }
         }
     }
 
@@ -390,6 +422,7 @@ bench_status eval_execute(const eval_config *c, eval_outcome *out, bench_err *er
         .catalog = c->catalog_path,
         .data_dir = ctx.data_dir,
         .sim_quality = c->sim_quality,
+        .faults = c->sim_faults,
     };
     if ((st = endpoint_open(&ctx.ep, endpoint_url, "--endpoint", c->model, &es, err)))
         goto out;
@@ -503,7 +536,8 @@ static const char eval_usage[] =
     "  --output FILE.h5      evaluation file (default results/<model>-<eval>-<UTC>.h5)\n"
     "  --json                print the scores as one JSON object on stdout\n"
     "  --seed N              seed sent with sampled requests and to the simulator (default 1)\n"
-    "  --retries N           extra attempts for a failed request, backoff 1, 2, 4 s (default 3)\n"
+    "  --retries N           extra attempts for a failed request, backoff 1, 2, 4 s or the\n"
+    "                        server's Retry-After when longer, at most 300 s (default 3)\n"
     "  --timeout SPEC        e.g. connect=10s,first-token=300s,idle=120s,total=30m (defaults)\n"
     "  --threads N           worker threads (default: all cores, at most --concurrency)\n"
     "  --catalog FILE        model catalog (default suites/models.json)\n"
@@ -526,6 +560,7 @@ static const char eval_usage[] =
     "  --judge-api-key-env VAR\n"
     "Embedded simulator:\n"
     "  --sim-quality SPEC    override the played figures, e.g. mmlu=100,humaneval=0,mtbench=7.5\n"
+    "  --sim-faults SPEC     inject faults, e.g. http429@0:3 (docs/SIMULATOR.md)\n"
     "\n"
     "Exit status: 0 scored, 1 failed, 2 bad flags or input, 130/143 interrupted\n"
     "(the items scored so far are written).\n";
@@ -559,6 +594,7 @@ enum {
     E_JUDGE_MODEL,
     E_JUDGE_KEY,
     E_SIM_QUALITY,
+    E_SIM_FAULTS,
     E_HELP
 };
 
@@ -591,6 +627,7 @@ static const struct option eval_opts[] = {
     {"judge-model", required_argument, NULL, E_JUDGE_MODEL},
     {"judge-api-key-env", required_argument, NULL, E_JUDGE_KEY},
     {"sim-quality", required_argument, NULL, E_SIM_QUALITY},
+    {"sim-faults", required_argument, NULL, E_SIM_FAULTS},
     {"help", no_argument, NULL, E_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -632,8 +669,7 @@ static bench_status parse_eval(int argc, char **argv, eval_config *c, int *help,
             *help = 1;
             return BENCH_OK;
         }
-        return bench_fail(err, BENCH_EUSAGE,
-                          "bench eval: name the evaluation: mmlu, humaneval or mtbench");
+        return bench_fail(err, BENCH_EUSAGE, "name the evaluation: mmlu, humaneval or mtbench");
     }
     if ((st = set_s(&c->eval, argv[1], "evaluation", err)))
         return st;
@@ -747,6 +783,11 @@ static bench_status parse_eval(int argc, char **argv, eval_config *c, int *help,
         case E_SIM_QUALITY:
             st = set_s(&c->sim_quality, a, "--sim-quality", err);
             break;
+        case E_SIM_FAULTS:
+            if (!(st = set_s(&c->sim_faults, a, "--sim-faults", err)) &&
+                (st = sim_faults_check(a, err)))
+                st = bench_wrap(err, st, "--sim-faults");
+            break;
         case E_HELP:
             *help = 1;
             break;
@@ -760,14 +801,16 @@ static bench_status parse_eval(int argc, char **argv, eval_config *c, int *help,
         }
     }
     if (!st && optind < argc)
-        st = bench_fail(err, BENCH_EUSAGE, "bench eval: unexpected argument '%s'", argv[optind]);
+        st = bench_fail(err, BENCH_EUSAGE, "unexpected argument '%s'", argv[optind]);
     if (!st && !*help && strcmp(c->eval, "mmlu") && strcmp(c->eval, "humaneval") &&
         strcmp(c->eval, "mtbench"))
         st = bench_fail(err, BENCH_EUSAGE,
-                        "bench eval: unknown evaluation '%s' (want mmlu, humaneval or mtbench)",
-                        c->eval);
+                        "unknown evaluation '%s' (want mmlu, humaneval or mtbench)", c->eval);
     if (!st && !*help && !c->model)
-        st = bench_fail(err, BENCH_EUSAGE, "bench eval %s: --model is required", c->eval);
+        st = bench_fail(err, BENCH_EUSAGE, "%s: --model is required", c->eval);
+    if (!st && c->sim_faults && c->endpoint)
+        st = bench_fail(err, BENCH_EUSAGE,
+                        "--sim-faults applies only to the embedded endpoint (not with --endpoint)");
     return st;
 }
 

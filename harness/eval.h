@@ -44,6 +44,7 @@ typedef struct {
     char *judge_api_key_env;
     /* embedded simulator */
     char *sim_quality; /* passed to bench serve --sim-quality */
+    char *sim_faults;  /* passed to bench serve --faults */
 } eval_config;
 
 void eval_config_defaults(eval_config *c);

@@ -66,7 +66,7 @@ void history_now(char buf[32]);
  * posix_spawnp, no shell, 10 s limit. commit receives the 40-digit hash or
  * "unknown" (git missing, not a checkout, ...); *dirty is 1 when tracked
  * files differ from the commit, 0 when not, -1 when unknown. */
-void history_git(const char *root, char commit[48], int *dirty);
+void history_git(const char *root, char commit[72], int *dirty);
 
 /* Who is acting: $USER, else the password entry's name, else "unknown". */
 void history_user(char *buf, size_t bufsz);

@@ -108,12 +108,68 @@ out:
     return st;
 }
 
-bench_status humaneval_load(const char *data_dir, humaneval_problem **out, size_t *n,
-                            bench_err *err)
+bench_status humaneval_parse(const char *data, size_t len, const char *origin,
+                             humaneval_problem **out, size_t *n, bench_err *err)
 {
     bench_status st = BENCH_OK;
     humaneval_problem *v = NULL;
     size_t nv = 0, capv = 0;
+    char *text = NULL;
+    *out = NULL;
+    *n = 0;
+
+    if (len == 0 || memchr(data, '\0', len))
+        return bench_fail(err, BENCH_EINPUT, "%s: %s", origin,
+                          len ? "contains a NUL byte" : "is empty");
+    /* a copy, cut into NUL-terminated lines in place */
+    if (!(text = malloc(len + 1)))
+        return bench_fail(err, BENCH_ENOMEM, "%s: out of memory", origin);
+    memcpy(text, data, len);
+    text[len] = '\0';
+
+    size_t lineno = 0;
+    char *line = text;
+    while (line && *line) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        lineno++;
+        if (line[strspn(line, " \t\r")] != '\0') {
+            if (nv == capv) {
+                size_t nc = capv ? capv * 2 : 256;
+                humaneval_problem *nvp = realloc(v, nc * sizeof *v);
+                if (!nvp) {
+                    st = bench_fail(err, BENCH_ENOMEM, "%s:%zu: out of memory", origin, lineno);
+                    goto out;
+                }
+                v = nvp;
+                capv = nc;
+            }
+            memset(&v[nv], 0, sizeof v[nv]);
+            nv++;
+            if ((st = parse_line(line, origin, lineno, &v[nv - 1], err)) != BENCH_OK)
+                goto out;
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    if (nv == 0) {
+        st = bench_fail(err, BENCH_EINPUT, "%s: no problems in file", origin);
+        goto out;
+    }
+    *out = v;
+    *n = nv;
+    v = NULL;
+out:
+    if (v)
+        humaneval_free(v, nv);
+    free(text);
+    return st;
+}
+
+bench_status humaneval_load(const char *data_dir, humaneval_problem **out, size_t *n,
+                            bench_err *err)
+{
+    bench_status st = BENCH_OK;
     char *path = NULL;
     dynbuf text;
     dynbuf_init(&text, HUMANEVAL_MAX_BYTES);
@@ -129,47 +185,8 @@ bench_status humaneval_load(const char *data_dir, humaneval_problem **out, size_
     snprintf(path, plen, "%s/%s", data_dir, HUMANEVAL_FILE);
     if ((st = read_gz(path, &text, err)) != BENCH_OK)
         goto out;
-    if (text.len == 0 || memchr(text.p, '\0', text.len)) {
-        st = bench_fail(err, BENCH_EINPUT, "%s: %s", path,
-                        text.len ? "contains a NUL byte" : "is empty");
-        goto out;
-    }
-
-    size_t lineno = 0;
-    char *line = text.p;
-    while (line && *line) {
-        char *nl = strchr(line, '\n');
-        if (nl)
-            *nl = '\0';
-        lineno++;
-        if (line[strspn(line, " \t\r")] != '\0') {
-            if (nv == capv) {
-                size_t nc = capv ? capv * 2 : 256;
-                humaneval_problem *nvp = realloc(v, nc * sizeof *v);
-                if (!nvp) {
-                    st = bench_fail(err, BENCH_ENOMEM, "%s:%zu: out of memory", path, lineno);
-                    goto out;
-                }
-                v = nvp;
-                capv = nc;
-            }
-            memset(&v[nv], 0, sizeof v[nv]);
-            nv++;
-            if ((st = parse_line(line, path, lineno, &v[nv - 1], err)) != BENCH_OK)
-                goto out;
-        }
-        line = nl ? nl + 1 : NULL;
-    }
-    if (nv == 0) {
-        st = bench_fail(err, BENCH_EINPUT, "%s: no problems in file", path);
-        goto out;
-    }
-    *out = v;
-    *n = nv;
-    v = NULL;
+    st = humaneval_parse(text.p ? text.p : "", text.len, path, out, n, err);
 out:
-    if (v)
-        humaneval_free(v, nv);
     dynbuf_free(&text);
     free(path);
     return st;
@@ -283,6 +300,15 @@ static int find_block(const char *s, const char *end, const char **cs, const cha
     return 0;
 }
 
+/* Is the line [ln, le) blank (spaces, tabs, CR)? Bounded by le: a reply
+ * need not be NUL-terminated. */
+static int blank_line(const char *ln, const char *le)
+{
+    while (ln < le && (*ln == ' ' || *ln == '\t' || *ln == '\r'))
+        ln++;
+    return ln == le;
+}
+
 /* Offset of the line "def <name>(" starting at column 0 in [s, s+len), or -1. */
 static long def_line(const char *s, size_t len, const char *name)
 {
@@ -320,14 +346,14 @@ bench_status humaneval_extract(const humaneval_problem *p, const char *reply, si
         const char *first = cs;
         while (first < ce) {
             const char *le = line_end(first, ce);
-            if (first + strspn(first, " \t\r") < le)
+            if (!blank_line(first, le))
                 break;
             first = le < ce ? le + 1 : ce;
         }
         int indent = first < ce && *first != ' ' && *first != '\t';
         for (const char *ln = cs; ln < ce && st == BENCH_OK;) {
             const char *le = line_end(ln, ce);
-            int blank = ln + strspn(ln, " \t\r") >= le;
+            int blank = blank_line(ln, le);
             if (indent && !blank)
                 st = dynbuf_add(&b, "    ", 4);
             if (st == BENCH_OK)

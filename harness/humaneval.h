@@ -25,6 +25,13 @@ bench_status humaneval_load(const char *data_dir, humaneval_problem **out, size_
                             bench_err *err);
 void humaneval_free(humaneval_problem *p, size_t n);
 
+/* The JSON Lines text humaneval_load reads once decompressed, as bytes (for
+ * tests and fuzzing: fuzz/fuzz_jsonl.c): data[0, len) is borrowed and need
+ * not be NUL-terminated; origin names it in messages. Same rules and
+ * messages as humaneval_load. *out is the caller's (humaneval_free). */
+bench_status humaneval_parse(const char *data, size_t len, const char *origin,
+                             humaneval_problem **out, size_t *n, bench_err *err);
+
 /* Stop sequences for completion models: "\nclass", "\ndef", "\n#", "\nif", "\nprint". */
 extern const char *const humaneval_stop[5];
 /* Length of text up to (not including) the first stop sequence. */

@@ -34,6 +34,8 @@ struct metrics_acc {
     /* Until a chunk carries more than one token, per-token ITL equals
      * per-chunk ITL and itl_token stays empty (half the memory). */
     int tokens_diverged;
+    int keep_requests; /* metrics_acc_keep_requests */
+    samples reqs;      /* metrics_req */
 };
 
 void metrics_opts_default(metrics_opts *o)
@@ -104,6 +106,7 @@ bench_status metrics_acc_create(int concurrency, const metrics_opts *opts, metri
     a->w_end = INT64_MIN;
     a->ttft.elem = a->tpot.elem = a->e2e.elem = a->queue.elem = sizeof(double);
     a->itl.elem = a->itl_token.elem = sizeof(float);
+    a->reqs.elem = sizeof(metrics_req);
     *out = a;
     return BENCH_OK;
 }
@@ -120,10 +123,22 @@ const float *metrics_acc_itl(const metrics_acc *a, size_t *n)
     return a->itl.v;
 }
 
+void metrics_acc_keep_requests(metrics_acc *a)
+{
+    a->keep_requests = 1;
+}
+
+const metrics_req *metrics_acc_requests(const metrics_acc *a, size_t *n)
+{
+    *n = a->reqs.n;
+    return a->reqs.v;
+}
+
 void metrics_acc_destroy(metrics_acc *a)
 {
     if (!a)
         return;
+    free(a->reqs.v);
     free(a->ttft.v);
     free(a->tpot.v);
     free(a->e2e.v);
@@ -169,8 +184,13 @@ bench_status metrics_acc_add(metrics_acc *a, const req_record *rows, size_t n,
             a->w_start = t_begin;
         if (r->t_end_ns > a->w_end)
             a->w_end = r->t_end_ns;
+        metrics_req kept = {NAN, NAN, NAN, 0, 0, t_begin, a->itl.n, 0, 0, 0};
+        if (r->t_end_ns >= 0 && t_begin >= 0 && r->t_end_ns > t_begin)
+            kept.span_ms = (double)(r->t_end_ns - t_begin) / 1e6;
         if (!req_class_is_success(r->status)) {
             m->n_failed++;
+            if (a->keep_requests && samples_push(&a->reqs, &kept))
+                goto oom;
             continue;
         }
         m->n_ok++;
@@ -200,9 +220,10 @@ bench_status metrics_acc_add(metrics_acc *a, const req_record *rows, size_t n,
         /* Good: within every limit set; a metric that could not be measured
          * (no first token, fewer than 2 tokens for TPOT) cannot meet one. */
         const metrics_slo *slo = &a->opts.slo;
-        if (m->has_slo && (isnan(slo->ttft_ms) || ttft <= slo->ttft_ms) &&
-            (isnan(slo->tpot_ms) || tpot <= slo->tpot_ms) &&
-            (isnan(slo->e2e_ms) || e2e <= slo->e2e_ms))
+        int good = m->has_slo && (isnan(slo->ttft_ms) || ttft <= slo->ttft_ms) &&
+                   (isnan(slo->tpot_ms) || tpot <= slo->tpot_ms) &&
+                   (isnan(slo->e2e_ms) || e2e <= slo->e2e_ms);
+        if (good)
             m->n_good++;
         const chunk_record *c = chunks + r->chunk_offset;
         for (uint32_t j = 1; j < r->chunk_count; j++) {
@@ -226,6 +247,17 @@ bench_status metrics_acc_add(metrics_acc *a, const req_record *rows, size_t n,
                     if (samples_push(&a->itl_token, &per))
                         goto oom;
             }
+        }
+        if (a->keep_requests) {
+            kept.ttft_ms = ttft;
+            kept.tpot_ms = tpot;
+            kept.e2e_ms = e2e;
+            kept.output_tokens = out_tok;
+            kept.itl_count = (uint32_t)(a->itl.n - kept.itl_first);
+            kept.ok = 1;
+            kept.good = (unsigned char)good;
+            if (samples_push(&a->reqs, &kept))
+                goto oom;
         }
     }
     return BENCH_OK;

@@ -88,6 +88,32 @@ bench_status metrics_acc_create(int concurrency, const metrics_opts *opts, metri
 const double *metrics_acc_ttft(const metrics_acc *a, size_t *n);
 const float *metrics_acc_itl(const metrics_acc *a, size_t *n);
 
+/* One measured request (inside the window), as kept for resampling by
+ * `bench compare` (docs/COMPARE.md). The figures are the ones the
+ * accumulator itself derives for that request with the definitions above:
+ * NAN where undefined (every latency of a failure; TPOT with fewer than 2
+ * output tokens). */
+typedef struct {
+    double ttft_ms, tpot_ms, e2e_ms;
+    double output_tokens; /* as counted in output tok/s; 0 for a failure */
+    double span_ms;       /* slot time: t_end - (t_send, else t_sched); 0 when unknown */
+    int64_t t_begin_ns;   /* t_send, else t_sched: orders requests in time */
+    size_t itl_first;     /* its per-chunk gaps: metrics_acc_itl's samples */
+    uint32_t itl_count;   /*   [itl_first, itl_first + itl_count) */
+    unsigned char ok;     /* success class (ok, early_stop) */
+    unsigned char good;   /* succeeded and met every SLO limit (0 without an SLO) */
+} metrics_req;
+
+/* Keep one metrics_req per measured request from now on (off by default:
+ * a run or a report does not need them). Call before the first add. */
+void metrics_acc_keep_requests(metrics_acc *a);
+
+/* The requests kept, in the order added (borrowed, valid until the next add
+ * or destroy). Their ITL ranges index metrics_acc_itl's samples only until
+ * metrics_acc_finish, which sorts those samples in place: copy the gaps
+ * first. n = 0 unless metrics_acc_keep_requests was called. */
+const metrics_req *metrics_acc_requests(const metrics_acc *a, size_t *n);
+
 /* Add a batch. rows and chunks are borrowed for the call; each row's
  * chunk_offset/chunk_count index into this batch's chunks. BENCH_EINPUT when
  * a range lies outside it. */

@@ -15,14 +15,12 @@
 typedef bench_status (*line_fn)(const cJSON *obj, const char *file, int line, void *ctx,
                                 bench_err *err);
 
-/* Call fn for every non-blank line of path, parsed as a JSON object. */
-static bench_status each_line(const char *path, line_fn fn, void *ctx, bench_err *err)
+/* Call fn for every non-blank line of text[0, len) (NUL-terminated at len),
+ * parsed as a JSON object; origin names the file in messages. */
+static bench_status each_line(const char *text, size_t len, const char *origin, line_fn fn,
+                              void *ctx, bench_err *err)
 {
-    char *text = NULL;
-    size_t len = 0;
-    bench_status st = file_read_all(path, JSONL_MAX, &text, &len, err);
-    if (st)
-        return st;
+    bench_status st = BENCH_OK;
     int line = 0;
     for (size_t pos = 0; !st && pos < len;) {
         const char *p = text + pos;
@@ -37,12 +35,11 @@ static bench_status each_line(const char *path, line_fn fn, void *ctx, bench_err
             continue;
         cJSON *o = cJSON_ParseWithLength(p, m);
         if (!cJSON_IsObject(o))
-            st = bench_fail(err, BENCH_EINPUT, "%s:%d: not a JSON object", path, line);
+            st = bench_fail(err, BENCH_EINPUT, "%s:%d: not a JSON object", origin, line);
         else
-            st = fn(o, path, line, ctx, err);
+            st = fn(o, origin, line, ctx, err);
         cJSON_Delete(o);
     }
-    free(text);
     return st;
 }
 
@@ -181,27 +178,69 @@ void mtbench_free(mtbench_set *s)
     free(s);
 }
 
+static const line_fn part_fns[3] = {on_question, on_judge, on_reference};
+
+/* Parse file i (0 questions, 1 judge prompts, 2 reference answers) into s. */
+static bench_status parse_part(int i, const char *text, size_t len, const char *origin,
+                               mtbench_set *s, bench_err *err)
+{
+    bench_status st = each_line(text, len, origin, part_fns[i], s, err);
+    if (!st && i == 0 && s->nq == 0)
+        st = bench_fail(err, BENCH_EINPUT, "%s: no questions", origin);
+    if (!st && i == 1 && s->njudge == 0)
+        st = bench_fail(err, BENCH_EINPUT, "%s: no judge prompts", origin);
+    return st;
+}
+
 bench_status mtbench_load(const char *data_dir, mtbench_set **out, bench_err *err)
 {
     static const char *const files[3] = {"mt_bench/question.jsonl", "mt_bench/judge_prompts.jsonl",
                                          "mt_bench/reference_answer/gpt-4.jsonl"};
-    static const line_fn fns[3] = {on_question, on_judge, on_reference};
     bench_status st = BENCH_OK;
     *out = NULL;
     mtbench_set *s = calloc(1, sizeof *s);
     if (!s)
         return bench_fail(err, BENCH_ENOMEM, "out of memory");
     for (int i = 0; !st && i < 3; i++) {
-        char path[PATH_MAX];
+        char path[PATH_MAX], *text = NULL;
+        size_t len = 0;
         if (snprintf(path, sizeof path, "%s/%s", data_dir, files[i]) >= (int)sizeof path) {
             st = bench_fail(err, BENCH_EUSAGE, "%s/%s: path too long", data_dir, files[i]);
             break;
         }
-        st = each_line(path, fns[i], s, err);
-        if (!st && i == 0 && s->nq == 0)
-            st = bench_fail(err, BENCH_EINPUT, "%s: no questions", path);
-        if (!st && i == 1 && s->njudge == 0)
-            st = bench_fail(err, BENCH_EINPUT, "%s: no judge prompts", path);
+        st = file_read_all(path, JSONL_MAX, &text, &len, err);
+        if (!st)
+            st = parse_part(i, text, len, path, s, err);
+        free(text);
+    }
+    if (st) {
+        mtbench_free(s);
+        return st;
+    }
+    *out = s;
+    return BENCH_OK;
+}
+
+bench_status mtbench_parse(const char *const text[3], const size_t len[3],
+                           const char *const origin[3], mtbench_set **out, bench_err *err)
+{
+    bench_status st = BENCH_OK;
+    *out = NULL;
+    mtbench_set *s = calloc(1, sizeof *s);
+    if (!s)
+        return bench_fail(err, BENCH_ENOMEM, "out of memory");
+    for (int i = 0; !st && i < 3; i++) {
+        /* each_line wants the terminating NUL file_read_all gives */
+        char *copy = malloc(len[i] + 1);
+        if (!copy) {
+            st = bench_fail(err, BENCH_ENOMEM, "%s: out of memory", origin[i]);
+            break;
+        }
+        if (len[i])
+            memcpy(copy, text[i], len[i]);
+        copy[len[i]] = '\0';
+        st = parse_part(i, copy, len[i], origin[i], s, err);
+        free(copy);
     }
     if (st) {
         mtbench_free(s);

@@ -39,6 +39,14 @@ typedef struct {
 bench_status mtbench_load(const char *data_dir, mtbench_set **out, bench_err *err);
 void mtbench_free(mtbench_set *s);
 
+/* mtbench_load on the three files' bytes instead of their paths (for tests
+ * and fuzzing: fuzz/fuzz_jsonl.c): text[0] the questions, text[1] the judge
+ * prompts, text[2] the reference answers, each len[i] bytes (borrowed, need
+ * not be NUL-terminated), origin[i] naming it in messages. Same rules and
+ * messages as mtbench_load. *out is the caller's (mtbench_free). */
+bench_status mtbench_parse(const char *const text[3], const size_t len[3],
+                           const char *const origin[3], mtbench_set **out, bench_err *err);
+
 /* FastChat's temperature_config: writing 0.7, roleplay 0.7, extraction 0.0,
  * math 0.0, coding 0.0, reasoning 0.0, stem 0.1, humanities 0.1; 0.7 for an
  * unknown category. */

@@ -132,6 +132,45 @@ static int find_error(const cJSON *root, char *msg, size_t msgsz)
     return 0;
 }
 
+/* 1 when s[0, n) is well-formed UTF-8 (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF). */
+static int utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        size_t len;
+        unsigned lo = 0x80, hi = 0xBF; /* range of the first continuation byte */
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF)
+            len = 2;
+        else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            if (c == 0xE0)
+                lo = 0xA0; /* overlong */
+            else if (c == 0xED)
+                hi = 0x9F; /* surrogates */
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            if (c == 0xF0)
+                lo = 0x90; /* overlong */
+            else if (c == 0xF4)
+                hi = 0x8F; /* above U+10FFFF */
+        } else
+            return 0;
+        if (n - i < len || s[i + 1] < lo || s[i + 1] > hi)
+            return 0;
+        for (size_t k = 2; k < len; k++)
+            if (s[i + k] < 0x80 || s[i + k] > 0xBF)
+                return 0;
+        i += len;
+    }
+    return 1;
+}
+
 /* Read a usage count: a non-negative number that fits an int, else -1. */
 static int usage_count(const cJSON *usage, const char *key)
 {
@@ -241,6 +280,8 @@ bench_status oai_parse_event_top(const char *data, size_t len, oai_event *ev, dy
             size_t n = strlen(c->valuestring);
             ev->has_content = 1;
             ev->content_len += n;
+            if (!utf8_valid((const unsigned char *)c->valuestring, n))
+                ev->content_bad_utf8 = 1;
             if (text && (st = dynbuf_add(text, c->valuestring, n)) != BENCH_OK) {
                 if (st == BENCH_ETOOBIG)
                     st = bench_fail(err, st, "response text exceeds the %zu-byte cap", text->max);

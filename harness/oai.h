@@ -25,6 +25,8 @@ typedef struct {
     char error_msg[256];    /* its message (or the raw payload, truncated) */
     int has_content;        /* carried non-empty content text */
     size_t content_len;     /* bytes of content text */
+    int content_bad_utf8;   /* that text is not valid UTF-8 (JSON requires it; the
+                               parser passes such bytes through) */
     char finish_reason[16]; /* "" when absent/null */
     int has_usage;          /* carried a usage object */
     int prompt_tokens;      /* usage.prompt_tokens, -1 absent */

@@ -230,11 +230,23 @@ static char *path_join(const char *dir, const char *name)
 
 bench_status rdoc_create(const char *outdir, const char *title, rdoc **out, bench_err *err)
 {
+    return rdoc_create_named(outdir, "report", title, out, err);
+}
+
+bench_status rdoc_create_named(const char *outdir, const char *base, const char *title, rdoc **out,
+                               bench_err *err)
+{
     bench_status st = BENCH_OK;
     rdoc *d = calloc(1, sizeof *d);
+    char md[256], html[256];
     *out = NULL;
-    if (!d || !(d->outdir = strdup(outdir)) || !(d->md_path = path_join(outdir, "report.md")) ||
-        !(d->html_path = path_join(outdir, "report.html"))) {
+    if (strchr(base, '/') || (size_t)snprintf(md, sizeof md, "%s.md", base) >= sizeof md ||
+        (size_t)snprintf(html, sizeof html, "%s.html", base) >= sizeof html) {
+        free(d);
+        return bench_fail(err, BENCH_EUSAGE, "report name '%s' is not a short file name", base);
+    }
+    if (!d || !(d->outdir = strdup(outdir)) || !(d->md_path = path_join(outdir, md)) ||
+        !(d->html_path = path_join(outdir, html))) {
         st = bench_fail(err, BENCH_ENOMEM, "report in %s: out of memory", outdir);
         goto out;
     }

@@ -16,6 +16,10 @@ typedef struct rdoc rdoc;
  * the caller; rdoc_close releases it. The rdoc_* calls below that return
  * no status keep their first failure (out of memory) for rdoc_close. */
 bench_status rdoc_create(const char *outdir, const char *title, rdoc **out, bench_err *err);
+/* The same with <outdir>/<base>.md and <outdir>/<base>.html (base: a plain
+ * file name without extension, e.g. "trend"). */
+bench_status rdoc_create_named(const char *outdir, const char *base, const char *title, rdoc **out,
+                               bench_err *err);
 
 /* Section heading, level 1-4. */
 void rdoc_heading(rdoc *d, int level, const char *text);

@@ -18,6 +18,7 @@
 #include "results_read.h"
 #include "rtable.h"
 #include "summary.h"
+#include "trend.h"
 #include "version.h"
 
 /* Chunk rows read per slice: bounds the reader's memory (24 bytes a row). */
@@ -454,12 +455,31 @@ static bench_status expand_inputs(const char *const *in, size_t n, char ***out, 
         }
         closedir(dir);
         qsort(v + first, k - first, sizeof *v, cmp_str);
-        if (k == first && !st)
+        if (k == first && !st && n > 1) /* one input: the caller's error says it */
             fprintf(stderr, "bench report: %s: no .h5 results files in this directory\n", in[i]);
     }
     *out = v;
     *nout = k;
     return st;
+}
+
+/* The error when no input could be read, in one line: the one file's own
+ * message, the one directory's emptiness, or a summary of several (whose
+ * own lines were printed as they were read). */
+static bench_status no_results(const char *const *inputs, size_t n_inputs, size_t nfiles,
+                               const bench_err *first_bad, bench_err *err)
+{
+    if (nfiles == 1 && first_bad->msg[0]) {
+        *err = *first_bad;
+        return BENCH_EINPUT;
+    }
+    if (first_bad->msg[0])
+        return bench_fail(err, BENCH_EINPUT, "no readable results files (first: %s)",
+                          first_bad->msg);
+    if (n_inputs == 1)
+        return bench_fail(err, BENCH_EINPUT, "%s: no .h5 results files in this directory",
+                          inputs[0]);
+    return bench_fail(err, BENCH_EINPUT, "no results files given or found");
 }
 
 static const char *fmt_num(double v, int prec)
@@ -802,8 +822,9 @@ static bench_status write_plots(rdoc *doc, const rdata *d, const report_opts *o,
                         y[k++] = pct ? m->levels[l].m.ttft_ms.p99 : m->levels[l].m.ttft_ms.p50;
                     }
                     snprintf(titles[ns], sizeof titles[ns], "%s %s", m->name, pct ? "p99" : "p50");
-                    ser[ns++] = (plot_series){titles[ns - 1], x + start, y + start, NULL,
-                                              NULL,           NULL,      k - start};
+                    ser[ns] = (plot_series){titles[ns], x + start, y + start, NULL,
+                                            NULL,       NULL,      k - start};
+                    ns++;
                 }
                 continue;
             }
@@ -855,13 +876,14 @@ static bench_status write_plots(rdoc *doc, const rdata *d, const report_opts *o,
                          m->name, m->tl_level);
             }
             snprintf(titles[ns], sizeof titles[ns], "%s", m->name);
-            ser[ns++] = (plot_series){titles[ns - 1],
-                                      x + start,
-                                      y + start,
-                                      p == 5 ? x2 + start : NULL,
-                                      p == 5 ? y2 + start : NULL,
-                                      p == 2 ? lab + start : NULL,
-                                      k - start};
+            ser[ns] = (plot_series){titles[ns],
+                                    x + start,
+                                    y + start,
+                                    p == 5 ? x2 + start : NULL,
+                                    p == 5 ? y2 + start : NULL,
+                                    p == 2 ? lab + start : NULL,
+                                    k - start};
+            ns++;
         }
         /* A sweep far past 8 squashes the low levels on a linear axis. */
         int logx = plots[p].logx;
@@ -949,8 +971,11 @@ bench_status report_write(const char *const *inputs, size_t n_inputs, const repo
                                    : file_in_root("suites/models.json", catbuf, sizeof catbuf);
     const char *plots_dir =
         o->plots_dir ? o->plots_dir : file_in_root("plots", plotsbuf, sizeof plotsbuf);
-    if ((st = catalog_load(catalog_path, &d.cat, err)))
+    if ((st = catalog_load(catalog_path, &d.cat, err))) {
+        if (st == BENCH_EIO && o->catalog_path) /* --catalog: a bad flag, exit status 2 */
+            st = BENCH_EUSAGE;
         goto out;
+    }
     if ((st = expand_inputs(inputs, n_inputs, &files, &nfiles, err)))
         goto out;
     for (size_t i = 0; i < nfiles; i++) {
@@ -962,7 +987,8 @@ bench_status report_write(const char *const *inputs, size_t n_inputs, const repo
             goto out;
         }
         if (rs) {
-            fprintf(stderr, "bench report: %s\n", e.msg);
+            if (nfiles > 1) /* one file: its message is the error */
+                fprintf(stderr, "bench report: %s\n", e.msg);
             if (!n_bad)
                 first_bad = e;
             n_bad++;
@@ -971,9 +997,7 @@ bench_status report_write(const char *const *inputs, size_t n_inputs, const repo
         }
     }
     if (n_ok == 0) {
-        st = n_bad ? bench_fail(err, BENCH_EINPUT, "no readable results files (first: %s)",
-                                first_bad.msg)
-                   : bench_fail(err, BENCH_EINPUT, "no results files given or found");
+        st = no_results(inputs, n_inputs, nfiles, &first_bad, err);
         goto out;
     }
     if (file_mkdirs(o->outdir)) {
@@ -1113,8 +1137,90 @@ out:
     return st;
 }
 
+static cJSON *num_or_null(double v)
+{
+    return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
+}
+
+bench_status report_headlines(const char *const *inputs, size_t n_inputs, const report_opts *o,
+                              cJSON **out, bench_err *err)
+{
+    bench_status st = BENCH_OK;
+    rdata d = {0};
+    char **files = NULL;
+    size_t nfiles = 0, n_ok = 0;
+    cJSON *res = NULL;
+    bench_err first_bad = {{0}};
+    report_opts dflt;
+    if (!o) {
+        report_opts_default(&dflt);
+        o = &dflt;
+    }
+    *out = NULL;
+    if ((st = expand_inputs(inputs, n_inputs, &files, &nfiles, err)))
+        goto out;
+    for (size_t i = 0; i < nfiles; i++) {
+        bench_err e;
+        bench_status rs = read_run(&d, files[i], o, &e);
+        if (rs == BENCH_ENOMEM) {
+            st = rs;
+            *err = e;
+            goto out;
+        }
+        if (rs) {
+            if (nfiles > 1) /* one file: its message is the error */
+                fprintf(stderr, "bench report: %s\n", e.msg);
+            if (!first_bad.msg[0])
+                first_bad = e;
+        } else {
+            n_ok++;
+        }
+    }
+    if (n_ok == 0) {
+        st = no_results(inputs, n_inputs, nfiles, &first_bad, err);
+        goto out;
+    }
+    res = cJSON_CreateObject();
+    if (!res) {
+        st = bench_fail(err, BENCH_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < d.n_models; i++) {
+        const rmodel *m = &d.models[i];
+        const rlevel *l1 = level_at(m, 1), *lt = level_at(m, 8);
+        if (!lt && m->n_levels)
+            lt = &m->levels[m->n_levels - 1]; /* ascending: the highest */
+        cJSON *h = cJSON_CreateObject();
+        if (!h || !cJSON_AddItemToObject(res, m->name, h)) {
+            cJSON_Delete(h);
+            st = bench_fail(err, BENCH_ENOMEM, "out of memory");
+            goto out;
+        }
+        cJSON_AddItemToObject(h, "ttft_p50_ms_c1", num_or_null(l1 ? l1->m.ttft_ms.p50 : NAN));
+        cJSON_AddItemToObject(h, "ttft_p99_ms_c1", num_or_null(l1 ? l1->m.ttft_ms.p99 : NAN));
+        cJSON_AddItemToObject(h, "tps_c8", num_or_null(lt ? lt->m.output_tps : NAN));
+        cJSON_AddItemToObject(h, "tps_level", num_or_null(lt ? lt->m.concurrency : NAN));
+        for (int q = 0; q < Q_COUNT; q++)
+            cJSON_AddItemToObject(h, q_eval_name[q], num_or_null(m->quality[q]));
+        if (cJSON_GetArraySize(h) != 4 + Q_COUNT) {
+            st = bench_fail(err, BENCH_ENOMEM, "out of memory");
+            goto out;
+        }
+    }
+    *out = res;
+    res = NULL;
+out:
+    cJSON_Delete(res);
+    for (size_t i = 0; i < nfiles; i++)
+        free(files[i]);
+    free(files);
+    rdata_free(&d);
+    return st;
+}
+
 static const char report_usage[] =
     "usage: bench report [FILES.h5 | DIR ...] [options]\n"
+    "       bench report --trend HISTORY_DIR [--out DIR] [--no-plots]\n"
     "\n"
     "Regenerate the report's tables and plots from results files (never re-runs).\n"
     "Directories contribute every *.h5 inside; with no input, results/ is read.\n"
@@ -1128,6 +1234,11 @@ static const char report_usage[] =
     "  --no-plots            tables only (no gnuplot)\n"
     "  --json                print a JSON summary on stdout\n"
     "  --catalog FILE        model catalog (default suites/models.json)\n"
+    "  --trend HISTORY_DIR   instead: each headline figure of the runs recorded in\n"
+    "                        HISTORY_DIR/index.jsonl over time, per model, with the\n"
+    "                        regressions and baseline promotions marked: DIR/trend.md,\n"
+    "                        DIR/trend.html, trend_<figure>.png/.svg (default DIR\n"
+    "                        results/trend)\n"
     "  --help\n"
     "\n"
     "Exit status: 0 report written from every input; 2 some input could not be read\n"
@@ -1142,19 +1253,25 @@ int report_main(int argc, char **argv)
         {"no-plots", no_argument, NULL, 'n'},
         {"json", no_argument, NULL, 'j'},
         {"catalog", required_argument, NULL, 'c'},
+        {"trend", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     report_opts o;
     report_opts_default(&o);
     bench_err err;
-    int opt;
+    const char *trend = NULL;
+    int opt, out_given = 0;
     optind = 1;
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         switch (opt) {
         case 'o':
             o.outdir = optarg;
+            out_given = 1;
+            break;
+        case 't':
+            trend = optarg;
             break;
         case 's':
             if (metrics_parse_slo(optarg, &o.slo, &err)) {
@@ -1193,6 +1310,21 @@ int report_main(int argc, char **argv)
                     argv[optind - 1]);
             return 2;
         }
+    }
+    if (trend) {
+        if (optind < argc) {
+            fprintf(stderr,
+                    "bench report: --trend reads only the history, not results files ('%s')\n",
+                    argv[optind]);
+            return 2;
+        }
+        trend_opts to = {trend, out_given ? o.outdir : "results/trend", NULL, o.plots, 0};
+        bench_status st = trend_write(&to, &err);
+        if (st) {
+            fprintf(stderr, "bench report: %s\n", err.msg);
+            return bench_exit_code(st);
+        }
+        return 0;
     }
     const char *dflt[] = {"results"};
     const char *const *in = optind < argc ? (const char *const *)argv + optind : dflt;

@@ -10,6 +10,7 @@
 #ifndef BENCH_REPORT_H
 #define BENCH_REPORT_H
 
+#include <cjson/cJSON.h>
 #include <stddef.h>
 
 #include "metrics.h"
@@ -36,6 +37,21 @@ void report_opts_default(report_opts *o);
  * writing the report. *n_ok (may be NULL) receives the number of files read. */
 bench_status report_write(const char *const *inputs, size_t n_inputs, const report_opts *o,
                           size_t *n_ok, bench_err *err);
+
+/* The headline figures of the given inputs, per model, read and computed by
+ * the same code as report_write's tables (o: its slo and steady_margin
+ * matter; NULL = defaults). *out (the caller's; cJSON_Delete) is an object
+ *   {"<model>": {"ttft_p50_ms_c1": ms, "ttft_p99_ms_c1": ms,
+ *                "tps_c8": output tok/s, "tps_level": c,
+ *                "mmlu": %, "humaneval": %, "mtbench": 1-10}}
+ * with null for a figure the inputs do not hold. TTFT is at concurrency 1;
+ * tps_c8 is output tokens/s at concurrency 8, or at the highest level
+ * measured when 8 was not (tps_level says which). Quality scores are on the
+ * report's scale (MMLU macro accuracy and HumanEval pass@1 in %, MT-Bench
+ * rating). Unreadable inputs are named on stderr and skipped, as in
+ * report_write; BENCH_EINPUT when none could be read. */
+bench_status report_headlines(const char *const *inputs, size_t n_inputs, const report_opts *o,
+                              cJSON **out, bench_err *err);
 
 /* `bench report ...` entry point (argv[0] = "report"). */
 int report_main(int argc, char **argv);

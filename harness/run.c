@@ -205,8 +205,11 @@ bench_status run_execute(const run_config *cfg, run_summary *sum, bench_err *err
     const char *catalog_path = cfg->catalog_path
                                    ? cfg->catalog_path
                                    : file_in_root("suites/models.json", path_buf, sizeof path_buf);
-    if ((st = catalog_load(catalog_path, &cat, err)))
+    if ((st = catalog_load(catalog_path, &cat, err))) {
+        if (st == BENCH_EIO && cfg->catalog_path) /* --catalog: a bad flag, exit status 2 */
+            st = BENCH_EUSAGE;
         goto out;
+    }
     const catalog_model *cm = catalog_find(cat, cfg->model);
     const char *endpoint = cfg->endpoint;
     if (!endpoint) {
@@ -231,9 +234,11 @@ bench_status run_execute(const run_config *cfg, run_summary *sum, bench_err *err
     snprintf(sum->api, sizeof sum->api, "%s", cfg->api == OAI_CHAT ? "chat" : "completions");
 
     /* Prompts before anything starts: a bad dataset fails fast. */
-    if (cfg->dataset)
+    if (cfg->dataset) {
         st = prompt_source_dataset(cfg->dataset, cfg->output_tokens, &prompts, err);
-    else
+        if (st == BENCH_EIO) /* a --dataset that cannot be read is a bad flag: exit status 2 */
+            st = BENCH_EUSAGE;
+    } else
         st = prompt_source_synthetic(cfg->seed, cfg->input_tokens, cfg->output_tokens, &prompts,
                                      err);
     if (st)

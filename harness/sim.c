@@ -75,31 +75,47 @@ typedef enum {
     FB_NO_DONE,         /* finish normally but omit [DONE] */
     FB_RESET,           /* after half the tokens: drop the connection (RST) */
     FB_STALL,           /* pause for `seconds` before the middle token */
+    FB_JUNK,            /* before the middle token: one bad event (`junk`), then go on */
+    FB_SLOW_FIRST_BYTE, /* hold the response headers back for `seconds` */
+    FB_INVALID_UTF8,    /* the middle token's content starts with a 0xFF byte */
+    FB_DUP_USAGE,       /* the usage event twice */
+    FB_NO_USAGE,        /* no usage, even when asked for */
 } fault_behaviour;
 
 typedef struct {
     const char *name;
     fault_behaviour how;
     int status;          /* FB_HTTP: the status sent */
-    const char *message; /* FB_HTTP: the error message sent */
+    const char *message; /* FB_HTTP: the error message sent; FB_JUNK: the payload (NULL:
+                            an event line of SIM_OVERSIZED_CONTENT bytes of content) */
     int takes_seconds;   /* accepts ":SECONDS" after the probability or @N */
 } fault_def;
 
 static const fault_def fault_defs[] = {
     {"http500", FB_HTTP, 500, "simulated internal server error", 0},
     {"http503", FB_HTTP, 503, "simulated service unavailable", 0},
-    {"http429", FB_HTTP, 429, "simulated rate limit: retry after 1 s", 0},
+    {"http429", FB_HTTP, 429, NULL, 1}, /* seconds: its Retry-After */
     {"midstream_error", FB_MIDSTREAM_ERROR, 0, NULL, 0},
     {"no_done", FB_NO_DONE, 0, NULL, 0},
     {"reset", FB_RESET, 0, NULL, 0},
     {"stall", FB_STALL, 0, NULL, 1},
+    {"malformed_json", FB_JUNK, 0, "{\"choices\": [", 0},
+    {"non_json", FB_JUNK, 0, "<html><body><h1>502 Bad Gateway</h1></body></html>", 0},
+    {"oversized_line", FB_JUNK, 0, NULL, 0},
+    {"slow_first_byte", FB_SLOW_FIRST_BYTE, 0, NULL, 1},
+    {"invalid_utf8", FB_INVALID_UTF8, 0, NULL, 0},
+    {"dup_usage", FB_DUP_USAGE, 0, NULL, 0},
+    {"no_usage", FB_NO_USAGE, 0, NULL, 0},
 };
 #define FAULT_DEFS_N (sizeof fault_defs / sizeof fault_defs[0])
-#define FAULT_STALL_DEFAULT_S 1.0
+#define FAULT_SECONDS_DEFAULT 1.0
+/* oversized_line: content bytes in its one event line, 1.5 MiB, half again
+ * the client's 1 MiB cap on an SSE line (worker.c's SSE_MAX_LINE). */
+#define SIM_OVERSIZED_CONTENT ((size_t)3 << 19)
 
 typedef struct {
     const fault_def *def; /* NULL: no fault */
-    double seconds;       /* FB_STALL: the pause */
+    double seconds;       /* stall, slow_first_byte: the delay; http429: Retry-After */
 } fault_choice;
 
 typedef struct {
@@ -216,7 +232,7 @@ static bench_status fault_plan_parse(const char *spec, fault_plan *fp, bench_err
         }
         char sep = item[nl];
         char *val = item + nl + 1;
-        fault_choice what = {def, def->takes_seconds ? FAULT_STALL_DEFAULT_S : 0.0};
+        fault_choice what = {def, def->takes_seconds ? FAULT_SECONDS_DEFAULT : 0.0};
         char *colon = strchr(val, ':');
         if (colon) {
             *colon = '\0';
@@ -340,6 +356,8 @@ struct sim_stream {
     int sent;            /* content tokens produced so far */
     int seq;             /* events written so far */
     int64_t deadline_ns; /* when token `sent` is due */
+    int64_t head_due_ns; /* slow_first_byte: when the held-back headers go out */
+    int head_pending;    /* slow_first_byte: headers (and role event) not sent yet */
     fault_choice fault;
     dynbuf text; /* non-streaming: the generated text */
     /* A scripted reply (evaluations, simeval.h): token i is
@@ -453,9 +471,11 @@ static void send_error(sim_server *srv, struct evhttp_request *req, int status, 
 /* ------------------------------------------------------------------------
  * Generation streams. */
 
-static void stream_schedule(sim_stream *s)
+/* Arm the stream's timer for t_ns (its next token's due time, or when its
+ * held-back headers go out). */
+static void stream_schedule_at(sim_stream *s, int64_t t_ns)
 {
-    int64_t d = s->deadline_ns - clock_now_ns();
+    int64_t d = t_ns - clock_now_ns();
     if (d < 0)
         d = 0;
     int64_t us = (d + 999) / 1000; /* never fire before the due time */
@@ -464,6 +484,11 @@ static void stream_schedule(sim_stream *s)
      * the timer counts from now, not from when this loop iteration began. */
     event_base_update_cache_time(s->srv->base);
     evtimer_add(s->timer, &tv);
+}
+
+static void stream_schedule(sim_stream *s)
+{
+    stream_schedule_at(s, s->head_pending ? s->head_due_ns : s->deadline_ns);
 }
 
 /* Forget the stream: off the list, out of the active count, timer and
@@ -542,16 +567,22 @@ static int peer_gone(sim_stream *s)
     return n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
 }
 
-/* Start one event's JSON in srv->ev: everything before "choices". */
-static bench_status ev_head(sim_stream *s)
+/* Start one event's JSON in b (emptied first): everything before
+ * "choices". */
+static bench_status ev_head_into(sim_stream *s, dynbuf *b)
 {
-    dynbuf *b = &s->srv->ev;
     dynbuf_reset(b);
     return dynbuf_addf(b,
                        "{\"id\":\"%s\",\"object\":\"%s\",\"created\":%lld,\"model\":%s,"
                        "\"system_fingerprint\":\"bench-sim\",",
                        s->id, s->chat ? "chat.completion.chunk" : "text_completion", s->created,
                        s->model_json);
+}
+
+/* ev_head_into the reused event buffer. */
+static bench_status ev_head(sim_stream *s)
+{
+    return ev_head_into(s, &s->srv->ev);
 }
 
 /* Write srv->ev as one SSE event, in one HTTP chunk, and log it. The log
@@ -587,6 +618,14 @@ static bench_status ev_role(sim_stream *s)
     return ev_send(s, "role");
 }
 
+/* What the invalid_utf8 fault puts at the start of the middle token's
+ * content, raw inside the JSON string: a 0xFF byte, never valid in UTF-8
+ * (JSON requires UTF-8; cJSON and most parsers pass such bytes through). */
+static const char *bad_utf8_prefix(const sim_stream *s)
+{
+    return s->fault.def && s->fault.def->how == FB_INVALID_UTF8 && s->sent == s->mid ? "\xff" : "";
+}
+
 static bench_status ev_token(sim_stream *s, const char *word)
 {
     bench_status st;
@@ -594,14 +633,14 @@ static bench_status ev_token(sim_stream *s, const char *word)
         return st;
     if (s->chat)
         st = dynbuf_addf(&s->srv->ev,
-                         "\"choices\":[{\"index\":0,\"delta\":{\"content\":\" %s\"},"
+                         "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"%s %s\"},"
                          "\"finish_reason\":null}]}",
-                         word);
+                         bad_utf8_prefix(s), word);
     else
         st = dynbuf_addf(&s->srv->ev,
-                         "\"choices\":[{\"index\":0,\"text\":\" %s\",\"logprobs\":null,"
+                         "\"choices\":[{\"index\":0,\"text\":\"%s %s\",\"logprobs\":null,"
                          "\"finish_reason\":null}]}",
-                         word);
+                         bad_utf8_prefix(s), word);
     return st ? st : ev_send(s, "token");
 }
 
@@ -648,7 +687,8 @@ static bench_status ev_piece(sim_stream *s, const char *piece, size_t len, const
     if ((st = ev_head(s)) ||
         (st = dynbuf_adds(b, s->chat ? "\"choices\":[{\"index\":0,\"delta\":{\"content\":\""
                                      : "\"choices\":[{\"index\":0,\"text\":\"")) ||
-        (st = add_json_escaped(b, piece, len)) || (st = dynbuf_adds(b, s->chat ? "\"}" : "\"")))
+        (st = dynbuf_adds(b, bad_utf8_prefix(s))) || (st = add_json_escaped(b, piece, len)) ||
+        (st = dynbuf_adds(b, s->chat ? "\"}" : "\"")))
         return st;
     if (lp || !s->chat)
         st = dynbuf_addf(b, ",\"logprobs\":%s", lp ? lp : "null");
@@ -686,8 +726,34 @@ static bench_status ev_usage(sim_stream *s)
     return ev_send(s, "usage");
 }
 
+/* The payload of a junk fault (malformed_json, non_json, oversized_line)
+ * into b: its fixed text, or for oversized_line a valid event whose one
+ * line carries SIM_OVERSIZED_CONTENT bytes of content. */
+static bench_status junk_payload(sim_stream *s, dynbuf *b)
+{
+    const char *fixed = s->fault.def->message;
+    if (fixed) {
+        dynbuf_reset(b);
+        return dynbuf_adds(b, fixed);
+    }
+    bench_status st = ev_head_into(s, b);
+    if (!st)
+        st = dynbuf_adds(b, s->chat ? "\"choices\":[{\"index\":0,\"delta\":{\"content\":\""
+                                    : "\"choices\":[{\"index\":0,\"text\":\"");
+    for (size_t i = 0; i < SIM_OVERSIZED_CONTENT / 64 && !st; i++)
+        st = dynbuf_adds(b, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+    if (!st)
+        st = dynbuf_adds(b, s->chat ? "\"},\"finish_reason\":null}]}"
+                                    : "\",\"logprobs\":null,\"finish_reason\":null}]}");
+    return st;
+}
+
+/* Cap on a junk payload's size (the oversized line and its JSON around). */
+#define SIM_JUNK_MAX (SIM_OVERSIZED_CONTENT + 4096)
+
 /* The complete non-streaming body, chat.completion or text_completion;
- * caller frees. NULL when out of memory. */
+ * caller frees. NULL when out of memory. The usage member is left out under
+ * the no_usage fault. */
 static char *full_body(sim_stream *s)
 {
     dynbuf b;
@@ -706,11 +772,15 @@ static char *full_body(sim_stream *s)
     if (!st)
         st = dynbuf_adds(&b, s->chat ? "\"}," : "\",");
     if (!st)
+        st = dynbuf_addf(&b, "\"logprobs\":%s,\"finish_reason\":\"%s\"}]",
+                         s->logprobs && s->sent > 0 ? s->logprobs : "null", s->finish_reason);
+    if (!st && !(s->fault.def && s->fault.def->how == FB_NO_USAGE))
         st = dynbuf_addf(&b,
-                         "\"logprobs\":%s,\"finish_reason\":\"%s\"}],\"usage\":{"
-                         "\"prompt_tokens\":%d,\"completion_tokens\":%d,\"total_tokens\":%d}}",
-                         s->logprobs && s->sent > 0 ? s->logprobs : "null", s->finish_reason,
+                         ",\"usage\":{\"prompt_tokens\":%d,\"completion_tokens\":%d,"
+                         "\"total_tokens\":%d}",
                          s->prompt_tokens, s->sent, s->prompt_tokens + s->sent);
+    if (!st)
+        st = dynbuf_adds(&b, "}");
     if (st) {
         dynbuf_free(&b);
         return NULL;
@@ -723,9 +793,18 @@ static char *full_body(sim_stream *s)
 static void stream_complete(sim_stream *s)
 {
     sim_server *srv = s->srv;
+    const fault_def *def = s->fault.def;
+    fault_behaviour how = def ? def->how : FB_HTTP; /* FB_HTTP: none acts here */
     if (!s->streaming) {
-        char *body = full_body(s);
+        /* A junk fault's payload replaces the body; no_usage leaves usage out. */
+        dynbuf junk;
+        dynbuf_init(&junk, SIM_JUNK_MAX);
+        int is_junk = how == FB_JUNK;
+        char *body = is_junk ? (junk_payload(s, &junk) ? NULL : dynbuf_steal(&junk)) : full_body(s);
+        dynbuf_free(&junk);
         stream_release_conn(s);
+        if (is_junk || how == FB_NO_USAGE)
+            log_fault(srv, s->key, 0, def);
         if (body)
             send_json(srv, s->req, 200, "OK", body, s->key, "finish");
         else
@@ -735,11 +814,24 @@ static void stream_complete(sim_stream *s)
         stream_free(s);
         return;
     }
-    if (ev_finish(s) || (s->include_usage && ev_usage(s))) {
+    /* Usage events: one when asked for; none under no_usage; two under
+     * dup_usage (asked for or not). */
+    int n_usage = how == FB_NO_USAGE ? 0 : how == FB_DUP_USAGE ? 2 : s->include_usage;
+    if (ev_finish(s)) {
         stream_drop(s, 0);
         return;
     }
-    if (s->fault.def && s->fault.def->how == FB_NO_DONE)
+    for (int i = 0; i < n_usage; i++) {
+        if (i == 1)
+            log_fault(srv, s->key, s->seq, def);
+        if (ev_usage(s)) {
+            stream_drop(s, 0);
+            return;
+        }
+    }
+    if (how == FB_NO_USAGE)
+        log_fault(srv, s->key, s->seq, def);
+    if (how == FB_NO_DONE)
         log_fault(srv, s->key, s->seq, s->fault.def);
     else if (ev_send_raw(s, "[DONE]", 6, "done")) {
         stream_drop(s, 0);
@@ -781,9 +873,41 @@ static int stream_mid_fault(sim_stream *s)
         log_fault(srv, s->key, s->seq, def);
         stream_drop(s, 1);
         return 1;
+    case FB_JUNK:
+        /* Streaming: one bad event, then the stream goes on as if nothing had
+         * happened (the server does not know). Not streaming: the body is
+         * replaced at the end (stream_complete). */
+        if (s->streaming) {
+            dynbuf junk;
+            dynbuf_init(&junk, SIM_JUNK_MAX);
+            log_fault(srv, s->key, s->seq, def);
+            bench_status st = junk_payload(s, &junk);
+            if (!st)
+                st = ev_send_raw(s, junk.p, junk.len, "junk");
+            dynbuf_free(&junk);
+            if (st) {
+                stream_drop(s, 0);
+                return 1;
+            }
+        }
+        break;
+    case FB_INVALID_UTF8:
+        /* the token about to go out carries the bad byte (bad_utf8_prefix) */
+        log_fault(srv, s->key, s->seq, def);
+        if (!s->streaming && dynbuf_adds(&s->text, bad_utf8_prefix(s))) {
+            stream_release_conn(s);
+            send_error(srv, s->req, 500, "server_error", NULL, NULL, 500,
+                       "simulated response too large for the simulator", s->key);
+            stream_free(s);
+            return 1;
+        }
+        break;
     case FB_HTTP:
     case FB_NO_DONE:
     case FB_STALL:
+    case FB_SLOW_FIRST_BYTE:
+    case FB_DUP_USAGE:
+    case FB_NO_USAGE:
         break;
     }
     return 0;
@@ -799,12 +923,42 @@ static void stream_add_stall(sim_stream *s)
     }
 }
 
+/* A streaming response begins: status, headers and, for chat, the
+ * role-only event. Returns 1 when that failed and the stream was dropped. */
+static int stream_start_reply(sim_stream *s)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(s->req);
+    evhttp_add_header(h, "Content-Type", "text/event-stream");
+    evhttp_add_header(h, "Cache-Control", "no-cache");
+    evhttp_send_reply_start(s->req, 200, "OK");
+    /* Chat streams open with a role-only event, as real servers do;
+     * completions have no roles. */
+    if (s->chat && ev_role(s)) {
+        stream_drop(s, 0);
+        return 1;
+    }
+    return 0;
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     sim_stream *s = arg;
     sim_server *srv = s->srv;
     (void)fd;
     (void)what;
+    if (s->head_pending) {
+        /* slow_first_byte: the held-back headers go out now (unless the
+         * client gave up meanwhile: nothing was written to notice it by). */
+        s->head_pending = 0;
+        if (peer_gone(s)) {
+            stream_drop(s, 0);
+            return;
+        }
+        if (stream_start_reply(s))
+            return;
+        stream_schedule(s);
+        return;
+    }
     if (!s->streaming && peer_gone(s)) {
         stream_drop(s, 0);
         return;
@@ -1193,12 +1347,20 @@ static void handle_generate(sim_server *srv, struct evhttp_request *req, int cha
 
     fault_choice fault = fault_decide(&srv->faults, srv->opt->seed, k);
     if (fault.def && fault.def->how == FB_HTTP) {
+        char msg[96];
         log_fault(srv, key, 0, fault.def);
-        if (fault.def->status == 429)
-            evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
+        if (fault.def->status == 429) {
+            /* Retry-After takes whole seconds: the fault's, rounded up. */
+            char v[32];
+            snprintf(v, sizeof v, "%.0f", ceil(fault.seconds));
+            evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", v);
+            snprintf(msg, sizeof msg, "simulated rate limit: retry after %s s", v);
+        } else {
+            snprintf(msg, sizeof msg, "%s", fault.def->message);
+        }
         send_error(srv, req, fault.def->status,
                    fault.def->status == 429 ? "rate_limit_error" : "server_error", NULL, NULL,
-                   fault.def->status, fault.def->message, key);
+                   fault.def->status, msg, key);
         return;
     }
 
@@ -1276,20 +1438,20 @@ static void handle_generate(sim_server *srv, struct evhttp_request *req, int cha
     s->mid = s->n_out / 2;
     s->deadline_ns = t_arrival + (int64_t)(ttft * 1e9);
 
+    if (fault.def && fault.def->how == FB_SLOW_FIRST_BYTE) {
+        /* Everything comes SECONDS late: the headers (streaming) and so every
+         * event, or the whole response (not streaming). */
+        log_fault(srv, key, 0, fault.def);
+        int64_t delay = (int64_t)(fault.seconds * 1e9);
+        s->deadline_ns += delay;
+        s->head_due_ns = t_arrival + delay;
+        s->head_pending = s->streaming;
+    }
+
     if (s->evcon)
         evhttp_connection_set_closecb(s->evcon, on_conn_close, s);
-    if (s->streaming) {
-        struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-        evhttp_add_header(h, "Content-Type", "text/event-stream");
-        evhttp_add_header(h, "Cache-Control", "no-cache");
-        evhttp_send_reply_start(req, 200, "OK");
-        /* Chat streams open with a role-only event, as real servers do;
-         * completions have no roles. */
-        if (chat && ev_role(s)) {
-            stream_drop(s, 0);
-            return;
-        }
-    }
+    if (s->streaming && !s->head_pending && stream_start_reply(s))
+        return;
     stream_add_stall(s);
     stream_schedule(s);
 }
@@ -1578,7 +1740,10 @@ static void usage(FILE *f)
                "  --log-sends FILE  log every event written: key, seq, t_ns, kind\n"
                "  --faults SPEC     inject faults: kind=P[:S] or kind@N[:S], comma-separated;\n"
                "                    kinds http500 http503 http429 midstream_error no_done\n"
-               "                    reset stall (stall takes :SECONDS, default 1)\n"
+               "                    reset stall malformed_json non_json oversized_line\n"
+               "                    slow_first_byte invalid_utf8 dup_usage no_usage; :S is\n"
+               "                    seconds for stall, slow_first_byte and http429's\n"
+               "                    Retry-After (default 1)\n"
                "  --catalog FILE    model catalog (default suites/models.json)\n"
                "  --data-dir DIR    play the model in evaluations: load MMLU (test, val) and\n"
                "                    HumanEval from DIR and answer their prompts (and MT-Bench\n"

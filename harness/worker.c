@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "clock.h"
 #include "dynbuf.h"
@@ -19,6 +21,10 @@
 /* Response text kept for hooks (evaluations); a longer answer fails. */
 #define HOOK_TEXT_MAX (4u << 20)
 #define MAX_CHUNKS_PER_REQUEST (1u << 22)
+/* Longest Retry-After header value looked at, and the largest delay
+ * reported (a day: anything longer is a server's mistake or a refusal). */
+#define RETRY_AFTER_VALUE_MAX 64
+#define RETRY_AFTER_MAX_S 86400.0
 /* Longest sleep in curl_multi_poll: bounds how late a first-token or idle
  * timeout and a stop request are noticed. */
 #define POLL_MAX_MS 20
@@ -44,7 +50,9 @@ struct slot {
     int64_t t_arrival_ns; /* absolute time of the bytes being parsed */
     int64_t t_last_byte_ns;
     int64_t t_send_abs_ns;
-    int usage_prev; /* last cumulative completion_tokens seen on a content chunk */
+    int usage_prev;       /* last cumulative completion_tokens seen on a content chunk */
+    int bad_utf8;         /* content chunks whose text was not valid UTF-8 */
+    double retry_after_s; /* the response's Retry-After in seconds, -1 none */
     req_record rec;
     chunk_record *ch; /* this request's chunks until it completes */
     size_t nch, capch;
@@ -145,6 +153,10 @@ static int on_event(void *ud, const char *event, const char *data, size_t len)
             tokens = (uint32_t)(ev.completion_tokens - s->usage_prev);
             s->usage_prev = ev.completion_tokens;
         }
+        /* Invalid UTF-8 in content is the server's bug, but the tokens did
+         * arrive on time: the request stays a success and gets a warning
+         * row (docs/FORMAT.md). */
+        s->bad_utf8 += ev.content_bad_utf8;
         chunk_record c = {
             .request_id = s->rec.id, .t_ns = t, .bytes = (uint32_t)len, .tokens = tokens};
         if (push_chunk(s, &c)) {
@@ -205,6 +217,53 @@ static int on_prereq(void *ud, char *pip, char *lip, int pport, int lport)
     return CURL_PREREQFUNC_OK;
 }
 
+/* Seconds to wait from a Retry-After value (RFC 9110 10.2.3): delta-seconds,
+ * or an HTTP-date less now (at least 0); at most RETRY_AFTER_MAX_S. -1 when
+ * it is neither. */
+static double retry_after_parse(const char *v)
+{
+    if (*v >= '0' && *v <= '9') {
+        double d = 0;
+        for (; *v >= '0' && *v <= '9'; v++)
+            d = d * 10 + (*v - '0');
+        if (*v)
+            return -1;
+        return d < RETRY_AFTER_MAX_S ? d : RETRY_AFTER_MAX_S;
+    }
+    time_t t = curl_getdate(v, NULL);
+    if (t == (time_t)-1)
+        return -1;
+    double d = difftime(t, time(NULL));
+    return d < 0 ? 0 : d < RETRY_AFTER_MAX_S ? d : RETRY_AFTER_MAX_S;
+}
+
+/* Response header callback: keep the final response's Retry-After, which
+ * evaluations honour when they retry (worker_hooks.done). */
+static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
+{
+    slot *s = ud;
+    size_t n = size * nitems;
+    static const char name[] = "retry-after:";
+    size_t nl = sizeof name - 1;
+    if (n >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
+        s->retry_after_s = -1; /* a new response (after 1xx): forget the last one's */
+    } else if (n > nl && strncasecmp(buf, name, nl) == 0) {
+        const char *v = buf + nl, *e = buf + n;
+        while (v < e && (*v == ' ' || *v == '\t'))
+            v++;
+        while (e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' ' || e[-1] == '\t'))
+            e--;
+        char val[RETRY_AFTER_VALUE_MAX + 1];
+        size_t vl = (size_t)(e - v);
+        if (vl <= RETRY_AFTER_VALUE_MAX) { /* longer: not a value we know */
+            memcpy(val, v, vl);
+            val[vl] = '\0';
+            s->retry_after_s = retry_after_parse(val);
+        }
+    }
+    return n;
+}
+
 static bench_status slot_init(worker *w, slot *s, bench_err *err)
 {
     s->w = w;
@@ -228,6 +287,8 @@ static bench_status slot_init(worker *w, slot *s, bench_err *err)
     curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
     curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
     curl_easy_setopt(e, CURLOPT_PREREQDATA, s);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, s);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, s->curl_err);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(c->timeout.connect_s * 1000));
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(c->timeout.total_s * 1000));
@@ -271,6 +332,8 @@ static bench_status slot_start(worker *w, slot *s, uint64_t id, int64_t t_sched_
     s->t_send_abs_ns = 0;
     s->t_last_byte_ns = t_sched_abs;
     s->usage_prev = 0;
+    s->bad_utf8 = 0;
+    s->retry_after_s = -1;
     s->nch = 0;
     sse_reset(s->sse);
     dynbuf_reset(&s->body);
@@ -427,17 +490,19 @@ static bench_status slot_finish(worker *w, slot *s, int res_or_abort, bench_err 
     r->status = s->fail_class;
     r->chunk_count = (uint32_t)s->nch;
     if (w->a.hooks) {
-        w->a.hooks->done(w->a.hooks->ud, r, s->text.p ? s->text.p : "", s->text.len,
-                         s->top.n ? &s->top : NULL,
-                         req_class_is_success(s->fail_class) ? NULL : s->fail_msg);
+        w->a.hooks->done(
+            w->a.hooks->ud, r, s->text.p ? s->text.p : "", s->text.len, s->top.n ? &s->top : NULL,
+            req_class_is_success(s->fail_class) ? NULL : s->fail_msg, s->retry_after_s);
     }
 
     int failed = !req_class_is_success(s->fail_class);
+    int warn = !failed && s->bad_utf8 > 0; /* a success with a note in `errors` */
     pthread_mutex_lock(&w->lock);
     r->chunk_offset = w->nchunks;
     if (grow((void **)&w->rows, &w->caprows, w->nrows + 1, sizeof *w->rows) ||
         grow((void **)&w->chunks, &w->capchunks, w->nchunks + s->nch, sizeof *w->chunks) ||
-        (failed && grow((void **)&w->errors, &w->caperrors, w->nerrors + 1, sizeof *w->errors))) {
+        ((failed || warn) &&
+         grow((void **)&w->errors, &w->caperrors, w->nerrors + 1, sizeof *w->errors))) {
         pthread_mutex_unlock(&w->lock);
         return bench_fail(err, BENCH_ENOMEM, "worker %u: out of memory recording results",
                           w->a.index);
@@ -449,6 +514,12 @@ static bench_status slot_finish(worker *w, slot *s, int res_or_abort, bench_err 
         worker_error *e = &w->errors[w->nerrors++];
         e->id = r->id;
         snprintf(e->message, sizeof e->message, "%s", s->fail_msg);
+    } else if (warn) {
+        worker_error *e = &w->errors[w->nerrors++];
+        e->id = r->id;
+        snprintf(e->message, sizeof e->message,
+                 "warning: invalid UTF-8 in the content of %d chunk(s); recorded as %s",
+                 s->bad_utf8, req_class_name(s->fail_class));
     }
     pthread_mutex_unlock(&w->lock);
     atomic_store_explicit(&w->done, atomic_load_explicit(&w->done, memory_order_relaxed) + 1,
@@ -471,7 +542,11 @@ static bench_status check_deadlines(worker *w, int64_t now, int cancel_all, benc
         else if (s->rec.t_first_token_ns < 0 && s->t_send_abs_ns && now - s->t_send_abs_ns > ft)
             slot_fail(s, REQ_TIMEOUT_FIRST_TOKEN, "no content token within %.3g s of sending",
                       t->first_token_s);
-        else if (s->t_send_abs_ns && now - s->t_last_byte_ns > idle)
+        /* The idle limit starts with the first token: until then the
+         * first-token limit alone governs. Otherwise a slow first byte
+         * (prefill, a queue) would be cut as idle whenever idle is the
+         * shorter limit, as with the defaults (60 s against 120 s). */
+        else if (s->rec.t_first_token_ns >= 0 && now - s->t_last_byte_ns > idle)
             slot_fail(s, REQ_TIMEOUT_IDLE, "no bytes for %.3g s", t->idle_s);
         else
             continue;

@@ -40,9 +40,11 @@ typedef struct {
      * NUL-terminated; cut at the worker's 4 MiB cap, which fails the
      * request); top: the first position's top logprobs (NULL when the server
      * sent none); error: why it failed, or NULL when r->status is a success
-     * class. */
+     * class; retry_after_s: the response's Retry-After header in seconds
+     * (delta-seconds, or an HTTP-date less now; 0 to 86400), -1 when it had
+     * none. */
     void (*done)(void *ud, const req_record *r, const char *text, size_t len, const oai_top *top,
-                 const char *error);
+                 const char *error, double retry_after_s);
     void *ud;
 } worker_hooks;
 

@@ -218,9 +218,10 @@ static void test_verify_tampered(void)
         strstr(e.msg, "expected 119565adbab82227089cefdb44c8d7e2cf04dc0a0ec233634c82e7d4e2a944f7"));
     free(buf);
 
-    /* the command: exit status 1 for a failed verification, 2 for usage */
+    /* the command: exit status 2 for a failed verification (bad input) and
+     * for usage */
     char *argv1[] = {"datasets", "verify", "mt_bench", "--data-dir", tmp, NULL};
-    CU_ASSERT_EQUAL(datasets_main(5, argv1), 1);
+    CU_ASSERT_EQUAL(datasets_main(5, argv1), 2);
     char *argv2[] = {"datasets", "verify", "humaneval", "--data-dir", (char *)cutest_data_dir(),
                      NULL};
     CU_ASSERT_EQUAL(datasets_main(5, argv2), 0);

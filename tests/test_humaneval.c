@@ -197,6 +197,52 @@ static void test_extract(void)
     free(c);
 }
 
+/* The reply is len bytes, not a C string: a reply whose last line is blank
+ * was read past its end (found by fuzz/fuzz_jsonl, docs/FUZZING.md). The
+ * bytes are in an exactly sized allocation so ASan sees any over-read. */
+static void test_extract_unterminated(void)
+{
+    const humaneval_problem *p = problem("HumanEval/0");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    static const char text[] = "return x\n  \t";
+    char *reply = malloc(sizeof text - 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(reply);
+    memcpy(reply, text, sizeof text - 1);
+    char *c = NULL;
+    int full = -1;
+    bench_err e;
+    CU_ASSERT_EQUAL(humaneval_extract(p, reply, sizeof text - 1, &c, &full, &e), BENCH_OK);
+    CU_ASSERT_EQUAL(full, 0);
+    CU_ASSERT_STRING_EQUAL(c, "    return x\n  \t");
+    free(c);
+    /* all blank: nothing to indent */
+    CU_ASSERT_EQUAL(humaneval_extract(p, reply + 9, 3, &c, &full, &e), BENCH_OK);
+    CU_ASSERT_STRING_EQUAL(c, "  \t");
+    free(c);
+    free(reply);
+}
+
+/* humaneval_parse reads bytes as humaneval_load reads the file. */
+static void test_parse_bytes(void)
+{
+    static const char text[] =
+        "{\"task_id\": \"T/0\", \"prompt\": \"def f(x):\\n\", \"entry_point\": \"f\", "
+        "\"canonical_solution\": \"    return x\\n\", \"test\": \"def check(c): pass\"}\r\n\n";
+    humaneval_problem *p = NULL;
+    size_t n = 0;
+    bench_err e;
+    CU_ASSERT_EQUAL_FATAL(humaneval_parse(text, sizeof text - 1, "mem.jsonl", &p, &n, &e),
+                          BENCH_OK);
+    CU_ASSERT_EQUAL(n, 1);
+    CU_ASSERT_STRING_EQUAL(p[0].entry_point, "f");
+    humaneval_free(p, n);
+    CU_ASSERT_EQUAL(humaneval_parse(text, 20, "mem.jsonl", &p, &n, &e), BENCH_EINPUT);
+    CU_ASSERT_PTR_NULL(p);
+    CU_ASSERT_STRING_EQUAL(e.msg, "mem.jsonl:1: not a JSON object");
+    CU_ASSERT_EQUAL(humaneval_parse("x\0y", 3, "mem.jsonl", &p, &n, &e), BENCH_EINPUT);
+    CU_ASSERT_STRING_EQUAL(e.msg, "mem.jsonl: contains a NUL byte");
+}
+
 static void test_program(void)
 {
     const humaneval_problem *p = problem("HumanEval/0");
@@ -307,6 +353,8 @@ int main(void)
         {"stop-sequence truncation", test_truncate},
         {"chat prompt", test_chat_prompt},
         {"extraction", test_extract},
+        {"extraction reads only len bytes", test_extract_unterminated},
+        {"parse from bytes", test_parse_bytes},
         {"program for HumanEval/0", test_program},
         {"full-function program keeps helpers", test_program_full_function},
         {"pass@k", test_pass_at_k},

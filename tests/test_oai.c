@@ -529,6 +529,48 @@ static void test_build_caps(void)
     dynbuf_free(&out);
 }
 
+/* Content that is not valid UTF-8 is still content, flagged. */
+static void test_content_utf8(void)
+{
+    static const struct {
+        const char *content; /* raw bytes inside the JSON string */
+        int bad;
+    } cases[] = {
+        {" river", 0},
+        {"caf\xc3\xa9 \xe2\x84\xa2 \xf0\x9f\x98\x80", 0}, /* 2, 3 and 4 bytes */
+        {"caf\\u00e9", 0},                                /* an escape, decoded */
+        {"\xff river", 1},                                /* never valid */
+        {"\xc0\xaf", 1},                                  /* overlong '/' */
+        {"\xed\xa0\x80", 1},                              /* a surrogate */
+        {"\xe2\x84", 1},                                  /* cut short */
+        {"\xf4\x90\x80\x80", 1},                          /* above U+10FFFF */
+        {"a\x80", 1},                                     /* lone continuation byte */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char payload[256];
+        snprintf(payload, sizeof payload,
+                 "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"%s\"}}]}", cases[i].content);
+        oai_event ev;
+        bench_err e;
+        CU_ASSERT_EQUAL_FATAL(parse(payload, &ev, NULL, &e), BENCH_OK);
+        CU_ASSERT_TRUE(ev.has_content);
+        if (ev.content_bad_utf8 != cases[i].bad)
+            fprintf(stderr, "case %zu: content_bad_utf8 %d\n", i, ev.content_bad_utf8);
+        CU_ASSERT_EQUAL(ev.content_bad_utf8, cases[i].bad);
+    }
+    /* llama.cpp's transcript, multibyte text throughout, is all valid */
+    for (int k = 0;; k++) {
+        char *d = sample_event("sse_llamacpp_midstream_error_sample.txt", k);
+        if (!d)
+            break;
+        oai_event ev;
+        bench_err e;
+        CU_ASSERT_EQUAL(parse(d, &ev, NULL, &e), BENCH_OK);
+        CU_ASSERT_EQUAL(ev.content_bad_utf8, 0);
+        free(d);
+    }
+}
+
 static CU_TestInfo tests[] = {
     {"api paths", test_api_path},
     {"role-only / null / empty content is not content", test_role_only_and_empty_content},
@@ -536,6 +578,7 @@ static CU_TestInfo tests[] = {
     {"llama.cpp chat transcript end to end", test_llamacpp_chat_stream},
     {"completions text and mid-stream error", test_completions_and_midstream_error},
     {"[DONE] and non-JSON payloads", test_done_and_not_json},
+    {"content that is not valid UTF-8 is flagged", test_content_utf8},
     {"error message of HTTP bodies", test_error_message},
     {"build chat request", test_build_chat},
     {"build completions request", test_build_completions},

@@ -233,12 +233,25 @@ static void test_bad_inputs(void)
     CU_ASSERT_EQUAL(access(md, R_OK), 0);
     free(md);
     free(se);
-    /* nothing readable at all: exit 2, no report claimed */
+    /* nothing readable at all: exit 2, no report claimed; one file: its own
+     * message, in one line */
     const char *argv2[] = {cutest_bench_exe(), "report", bad, "--out", out, NULL};
     se = NULL;
     rc = cutest_spawn(argv2, NULL, &se, 60);
     CU_ASSERT_EQUAL(rc, 2);
-    CU_ASSERT_PTR_NOT_NULL(strstr(se, "no readable results files"));
+    CU_ASSERT(se && strstr(se, "not an HDF5 file"));
+    CU_ASSERT(se && strstr(se, bad));
+    size_t lines = 0;
+    for (const char *q = se; q && *q; q++)
+        lines += *q == '\n';
+    CU_ASSERT_EQUAL(lines, 1);
+    free(se);
+    const char *argv2b[] = {
+        cutest_bench_exe(), "report", "/nonexistent/run.h5", bad, "--out", out, NULL};
+    se = NULL;
+    rc = cutest_spawn(argv2b, NULL, &se, 60);
+    CU_ASSERT_EQUAL(rc, 2);
+    CU_ASSERT(se && strstr(se, "no readable results files"));
     free(se);
     const char *argv3[] = {cutest_bench_exe(), "report", good, "--slo", "ttft=fast", NULL};
     se = NULL;

@@ -169,6 +169,9 @@ static void test_faults_spec(void)
         "stall=0.5:0.25, http500@3",
         "http500@0,reset@7,stall@2:0.3",
         "http500=1",
+        "malformed_json=0.1,non_json=0.1,oversized_line=0.1,invalid_utf8=0.1,dup_usage=0.1,"
+        "no_usage=0.1,slow_first_byte=0.1:2",
+        "slow_first_byte@0:0.3,http429@1:5,http429@2",
     };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         e.msg[0] = '\0';
@@ -191,6 +194,8 @@ static void test_faults_spec(void)
         {"http500@1,reset@1", "reset@1"},
         {"http500", "http500"},
         {"http500=0.1,midstream", "midstream"},
+        {"invalid_utf8=0.1:2", "invalid_utf8=0.1:2"},
+        {"slow_first_byte@1:-1", "slow_first_byte@1:-1"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         e.msg[0] = '\0';
