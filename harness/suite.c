@@ -307,10 +307,19 @@ static bench_status suite_parse(const char *text, const char *path, suite *s, be
             st = BENCH_EINPUT;
             goto out;
         }
-        v = (double)s->run.requests;
-        if ((st = num_field(run, "requests", 1, 1e8, &v, where, err)))
-            goto out;
-        s->run.requests = (long)v;
+        /* "requests": a number, or "N,cL=M" as bench run --requests */
+        const cJSON *rq = cJSON_GetObjectItemCaseSensitive(run, "requests");
+        if (cJSON_IsString(rq)) {
+            if ((st = config_parse_requests(rq->valuestring, &s->run, err))) {
+                st = bench_wrap(err, BENCH_EINPUT, "%s", where);
+                goto out;
+            }
+        } else {
+            v = (double)s->run.requests;
+            if ((st = num_field(run, "requests", 1, 1e8, &v, where, err)))
+                goto out;
+            s->run.requests = (long)v;
+        }
         v = (double)s->run.warmup;
         if ((st = num_field(run, "warmup", 0, 1e6, &v, where, err)))
             goto out;
