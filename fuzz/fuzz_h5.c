@@ -6,11 +6,14 @@
  * with results_open and read as the report reads it: every level's
  * requests table, its chunk table in slices (at most FUZZ_MAX_CHUNKS rows a
  * level: a damaged file may claim billions of fill-value rows), its errors
- * table; then evalres_read_items reads it as an evaluation file. Failures
+ * table; then evalres_read_items reads it as an evaluation file, and
+ * report_headlines reads it whole as `bench report` does (requests and
+ * chunk slices matched, every metric computed, evaluation scores). Failures
  * must come with a message, and no HDF5 object may stay open after an
  * input (H5Fget_obj_count: files, groups, datasets, datatypes, attributes):
  * a leaked identifier keeps memory that HDF5 still references, which
  * LeakSanitizer cannot see. */
+#include <cjson/cJSON.h>
 #include <hdf5.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +22,7 @@
 
 #include "evalres.h"
 #include "fuzz_util.h"
+#include "report.h"
 #include "results_read.h"
 
 #define FUZZ_MAX_CHUNKS (1u << 16)
@@ -107,6 +111,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         fuzz_check_str(err.msg, sizeof err.msg);
     }
+
+    const char *in[1] = {path};
+    cJSON *head = NULL;
+    if (report_headlines(in, 1, NULL, &head, &err) == BENCH_OK) {
+        if (!cJSON_IsObject(head))
+            abort();
+    } else {
+        if (head)
+            abort();
+        fuzz_check_str(err.msg, sizeof err.msg);
+    }
+    cJSON_Delete(head);
 
     ssize_t open_objs = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
     if (open_objs != 0) {

@@ -40,6 +40,10 @@ static const char run_usage[] =
     "  --api chat|completions   API to call (default chat)\n"
     "  --api-key-env VAR     environment variable holding the API key (default OPENAI_API_KEY);\n"
     "                        the key is never taken from the command line nor recorded\n"
+    "  --cacert FILE         trust the CA certificate(s) in FILE (PEM) instead of the\n"
+    "                        system store for an https:// endpoint (e.g. self-signed)\n"
+    "  --insecure            do not verify the server's certificate at all (recorded in the\n"
+    "                        results file; the summary and report warn). Not with --cacert\n"
     "Load:\n"
     "  --concurrency LIST    levels: 8, 1,2,4,8, 1-8 or a mix (default 1-8)\n"
     "  --requests N[,cL=M]   measured requests per level (default 100); cL=M gives level L\n"
@@ -102,6 +106,8 @@ enum {
     OPT_SIM_FAULTS,
     OPT_SIM_LOG,
     OPT_NO_REPORT,
+    OPT_CACERT,
+    OPT_INSECURE,
     OPT_HELP,
     OPT_VERSION,
 };
@@ -132,6 +138,8 @@ static const struct option run_opts[] = {
     {"sim-faults", required_argument, NULL, OPT_SIM_FAULTS},
     {"sim-log-sends", required_argument, NULL, OPT_SIM_LOG},
     {"no-report", no_argument, NULL, OPT_NO_REPORT},
+    {"cacert", required_argument, NULL, OPT_CACERT},
+    {"insecure", no_argument, NULL, OPT_INSECURE},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -256,6 +264,12 @@ static bench_status parse_run(int argc, char **argv, run_config *cfg, int *exit_
         case OPT_NO_REPORT:
             cfg->no_report = 1;
             break;
+        case OPT_CACERT:
+            st = set_str(&cfg->tls.cacert, a, "--cacert", err);
+            break;
+        case OPT_INSECURE:
+            cfg->tls.insecure = 1;
+            break;
         case OPT_HELP:
             fputs(run_usage, stdout);
             *exit_now = 1;
@@ -279,6 +293,8 @@ static bench_status parse_run(int argc, char **argv, run_config *cfg, int *exit_
     if (!cfg->model)
         return bench_fail(err, BENCH_EUSAGE,
                           "--model is required, e.g. bench --model mixtral-8x7b --concurrency 8");
+    if ((st = config_tls_check(&cfg->tls, "--", err)))
+        return st;
     if (cfg->sim_faults && (st = sim_faults_check(cfg->sim_faults, err)))
         return bench_wrap(err, st, "--sim-faults");
     if (cfg->sim_faults && cfg->endpoint)
@@ -320,8 +336,10 @@ static int cmd_run(int argc, char **argv)
             }
         }
     }
-    /* The report of what was just measured, interrupted runs included. */
-    if (!cfg.no_report && sum->n_levels && (st == BENCH_OK || st == BENCH_EINTR)) {
+    /* The report of what was just measured, interrupted runs included (not
+     * after a second signal: that one means stop now). */
+    if (!cfg.no_report && sum->n_levels &&
+        (st == BENCH_OK || (st == BENCH_EINTR && sum->interrupted < 2))) {
         char dir[1100];
         size_t n = strlen(sum->results_path);
         if (n > 3 && strcmp(sum->results_path + n - 3, ".h5") == 0)
@@ -347,10 +365,18 @@ static int cmd_run(int argc, char **argv)
             measured += sum->levels[i].n_measured;
             ok += sum->levels[i].n_ok;
         }
+        /* The first failure's reason, with a hint when the server's
+         * certificate was refused (curl: "SSL certificate problem: ..."). */
+        const char *hint = "";
+        if (strstr(sum->first_error, "certificate") || strstr(sum->first_error, "SSL"))
+            hint = cfg.tls.cacert ? "; TLS certificate verification failed against --cacert"
+                                  : "; TLS certificate verification failed: trust the server's "
+                                    "CA with --cacert FILE";
         if (measured > 0 && ok == 0)
             st = bench_fail(&err, BENCH_EPROTO,
-                            "every measured request failed (classes above; messages in %s)",
-                            sum->results_path);
+                            "every measured request failed; the first: %s%s (classes above; "
+                            "messages in %s)",
+                            sum->first_error[0] ? sum->first_error : "?", hint, sum->results_path);
     }
     if (st) {
         fprintf(stderr, "bench: %s\n", err.msg);

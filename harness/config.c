@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void config_defaults(run_config *c)
 {
@@ -35,6 +36,118 @@ void config_free(run_config *c)
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
         free(*strs[i]);
         *strs[i] = NULL;
+    }
+    config_tls_free(&c->tls);
+}
+
+void config_tls_free(config_tls *t)
+{
+    free(t->cacert);
+    t->cacert = NULL;
+}
+
+const char *config_tls_mode(const config_tls *t)
+{
+    return t->insecure ? "insecure" : t->cacert ? "cacert" : "system";
+}
+
+bench_status config_tls_check(const config_tls *t, const char *prefix, bench_err *err)
+{
+    if (t->insecure && t->cacert)
+        return bench_fail(err, BENCH_EUSAGE,
+                          "%sinsecure and %scacert contradict each other: %scacert %s verifies "
+                          "the server against that file, %sinsecure verifies nothing; give one",
+                          prefix, prefix, prefix, t->cacert, prefix);
+    if (!t->cacert)
+        return BENCH_OK;
+    struct stat sb;
+    FILE *f = fopen(t->cacert, "r");
+    if (!f)
+        return bench_fail(err, BENCH_EUSAGE, "%scacert: %s: %s", prefix, t->cacert,
+                          strerror(errno));
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fclose(f);
+        return bench_fail(err, BENCH_EUSAGE, "%scacert: %s: not a regular file", prefix, t->cacert);
+    }
+    /* libcurl reads PEM only; a DER file or a key would fail every request. */
+    char line[256];
+    int pem = 0;
+    for (int n = 0; !pem && n < 100000 && fgets(line, sizeof line, f); n++)
+        pem = strstr(line, "-----BEGIN CERTIFICATE-----") != NULL;
+    fclose(f);
+    if (!pem)
+        return bench_fail(err, BENCH_EUSAGE,
+                          "%scacert: %s holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                          prefix, t->cacert);
+    return BENCH_OK;
+}
+
+void config_tls_json(struct cJSON *parent, const char *key, const config_tls *t)
+{
+    cJSON *o = cJSON_AddObjectToObject(parent, key);
+    if (!o)
+        return;
+    cJSON_AddStringToObject(o, "verify", config_tls_mode(t));
+    if (t->cacert && !t->insecure)
+        cJSON_AddStringToObject(o, "cacert", t->cacert);
+    else
+        cJSON_AddNullToObject(o, "cacert");
+}
+
+int config_json_insecure(const char *config_json)
+{
+    cJSON *o = config_json ? cJSON_Parse(config_json) : NULL;
+    int insecure = 0;
+    const char *keys[] = {"tls", "judge_tls"};
+    for (size_t i = 0; i < 2 && o; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(o, keys[i]), "verify");
+        insecure |= cJSON_IsString(v) && strcmp(v->valuestring, "insecure") == 0;
+    }
+    cJSON_Delete(o);
+    return insecure;
+}
+
+void config_redact(char *msg, const char *secret)
+{
+    static const char mark[] = "[redacted]";
+    size_t k = secret ? strlen(secret) : 0, ml = sizeof mark - 1;
+    if (!msg || k == 0)
+        return;
+    /* Whole occurrences. The replacement is never longer than the secret. */
+    char *r = msg, *w = msg;
+    while (*r) {
+        if (strncmp(r, secret, k) == 0) {
+            if (k >= ml) {
+                memcpy(w, mark, ml);
+                w += ml;
+            } else {
+                memset(w, '*', k);
+                w += k;
+            }
+            r += k;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+    /* A cut-off prefix at the end (a message truncated mid-secret), or
+     * before the "..." that marks a cut. */
+    size_t n = (size_t)(w - msg), end = n;
+    if (n >= 3 && strcmp(msg + n - 3, "...") == 0)
+        end = n - 3;
+    size_t min = k < 4 ? k : 4;
+    for (size_t len = k - 1 < end ? k - 1 : end; len >= min && len > 0; len--) {
+        if (memcmp(msg + end - len, secret, len) != 0)
+            continue;
+        size_t at = end - len;
+        size_t put = len >= ml ? ml : len;
+        if (len >= ml)
+            memcpy(msg + at, mark, ml);
+        else
+            memset(msg + at, '*', len);
+        memmove(msg + at + put, msg + end, n - end + 1);
+        break;
     }
 }
 
@@ -227,6 +340,7 @@ char *config_to_json(const run_config *c, const char *served_model, const char *
     cJSON_AddNumberToObject(t, "first_token", c->timeout.first_token_s);
     cJSON_AddNumberToObject(t, "idle", c->timeout.idle_s);
     cJSON_AddNumberToObject(t, "total", c->timeout.total_s);
+    config_tls_json(o, "tls", &c->tls);
     if (!c->endpoint) {
         cJSON *s = cJSON_AddObjectToObject(o, "simulator");
         cJSON_AddNumberToObject(s, "slowdown", c->sim_slowdown);

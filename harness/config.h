@@ -19,6 +19,13 @@ typedef struct {
     double total_s;       /* whole request */
 } config_timeouts;
 
+/* How HTTPS servers are verified (--cacert, --insecure). One struct for
+ * bench run, bench eval and judges, applied by the worker (slot_init). */
+typedef struct {
+    char *cacert; /* CA certificates (PEM) trusted instead of the system store; NULL = system */
+    int insecure; /* 1: no certificate or host-name verification at all */
+} config_tls;
+
 typedef struct {
     /* what to measure */
     char *model;        /* catalog name, or any name with --endpoint */
@@ -26,6 +33,7 @@ typedef struct {
     char *endpoint;     /* base URL; NULL = embedded simulated endpoint */
     char *api_key_env;  /* name of the env var holding the key */
     oai_api api;
+    config_tls tls; /* owned strings, freed by config_free */
     /* load */
     int levels[CONFIG_MAX_LEVELS];
     size_t n_levels;
@@ -82,6 +90,35 @@ bench_status config_parse_timeouts(const char *s, config_timeouts *t, bench_err 
 /* Parse a whole number in [lo, hi]. */
 bench_status config_parse_long(const char *s, const char *flag, long lo, long hi, long *out,
                                bench_err *err);
+
+/* Check TLS options given on the command line (prefix names the flags in
+ * messages: "--" or "--judge-"): --cacert must name a readable file holding
+ * a PEM certificate; --insecure and --cacert contradict each other. All are
+ * BENCH_EUSAGE (exit status 2), naming the flag and the file. */
+bench_status config_tls_check(const config_tls *t, const char *prefix, bench_err *err);
+
+/* "system", "cacert" or "insecure". */
+const char *config_tls_mode(const config_tls *t);
+
+/* Add member key = {"verify": config_tls_mode, "cacert": path or null} to
+ * the cJSON object parent. */
+struct cJSON;
+void config_tls_json(struct cJSON *parent, const char *key, const config_tls *t);
+
+/* 1 when a configuration JSON (results or evaluation file) records a run
+ * with --insecure ("tls" or "judge_tls" verify = "insecure"). */
+int config_json_insecure(const char *config_json);
+
+void config_tls_free(config_tls *t);
+
+/* Remove a secret from a NUL-terminated message, in place: every occurrence
+ * becomes "[redacted]" (or as many '*' when the secret is shorter), and so
+ * does a prefix of it (4 characters or more) cut off at the end of the
+ * message, before a trailing "..." if any. The message never grows. No-op
+ * when secret is NULL or empty. Used on every error message a worker
+ * records, since servers quote requests (and so the Authorization header)
+ * in their error bodies. */
+void config_redact(char *msg, const char *secret);
 
 /* The configuration as a JSON object string (caller frees). Contains the
  * name of the API-key variable, never its value. NULL on allocation failure. */

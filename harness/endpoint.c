@@ -66,7 +66,7 @@ bench_status endpoint_open(endpoint *ep, const char *url, const char *flag, cons
             args[na++] = opt[i].value;
         }
     args[na] = NULL;
-    if ((st = simproc_start(model, args, &ep->sim, err)))
+    if ((st = simproc_start_env(model, args, sim->hide_env, &ep->sim, err)))
         return st;
     snprintf(ep->base, sizeof ep->base, "%s", simproc_url(ep->sim));
     snprintf(ep->kind, sizeof ep->kind, "simulated");

@@ -27,6 +27,9 @@ typedef struct {
     const char *sim_quality; /* --sim-quality */
     const char *faults;      /* --faults */
     const char *log_sends;   /* --log-sends */
+    /* variables left out of the child's environment (NULL-terminated, may
+     * be NULL): the API key variables in use; OPENAI_API_KEY always is */
+    const char *const *hide_env;
 } endpoint_sim;
 
 /* Open *ep: url (checked as above) when non-NULL, else start the simulator

@@ -19,6 +19,8 @@
 #include "dynbuf.h"
 #include "eval_impl.h"
 #include "fileio.h"
+#include "humaneval.h"
+#include "mmlu.h"
 #include "pool.h"
 #include "sim.h"
 #include "version.h"
@@ -65,6 +67,8 @@ void eval_config_free(eval_config *c)
     }
     free(c->sim_faults);
     c->sim_faults = NULL;
+    config_tls_free(&c->tls);
+    config_tls_free(&c->judge_tls);
 }
 
 /* --- the batch engine ------------------------------------------------------ */
@@ -155,6 +159,8 @@ bench_status eval_batch(eval_ctx *ctx, int judge, const char *label, const size_
     snprintf(url, sizeof url, "%s%s", ep->base, oai_api_path(api));
     run_config rc = ctx->rc;
     rc.api = api;
+    if (judge && !ctx->judge_shares_ep)
+        rc.tls = ctx->cfg->judge_tls; /* borrowed, like ctx->rc's */
     for (int attempt = 0; ntodo > 0; attempt++) {
         batch_state b = {
             .ctx = ctx,
@@ -283,6 +289,9 @@ static char *config_json(const eval_config *c, const eval_ctx *ctx)
         cJSON_AddStringToObject(o, "judge_endpoint",
                                 ctx->judge_shares_ep ? ctx->ep.base : ctx->judge_ep.base);
     }
+    config_tls_json(o, "tls", &c->tls);
+    if (strcmp(c->eval, "mtbench") == 0 && !ctx->judge_shares_ep)
+        config_tls_json(o, "judge_tls", &c->judge_tls);
     if (c->sim_quality)
         cJSON_AddStringToObject(o, "sim_quality", c->sim_quality);
     if (c->sim_faults)
@@ -290,6 +299,27 @@ static char *config_json(const eval_config *c, const eval_ctx *ctx)
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
+}
+
+/* The files the embedded simulator plays from (MMLU test and val, HumanEval:
+ * simeval_open), read here first so that a damaged one is refused in one
+ * line naming it, before the child starts (whose own refusal would come
+ * as its line plus ours). About 0.1 s. */
+static bench_status check_sim_data(const char *data_dir, bench_err *err)
+{
+    static const char *const splits[2] = {"test", "val"};
+    bench_status st = BENCH_OK;
+    for (int i = 0; i < 2 && !st; i++) {
+        mmlu_set *set = NULL;
+        st = mmlu_load(data_dir, splits[i], &set, err);
+        mmlu_free(set);
+    }
+    humaneval_problem *p = NULL;
+    size_t n = 0;
+    if (!st && !(st = humaneval_load(data_dir, &p, &n, err)))
+        humaneval_free(p, n);
+    /* a bad file in the user's data directory: exit status 2 */
+    return st == BENCH_EIO || st == BENCH_EUSAGE ? BENCH_EINPUT : st;
 }
 
 static const char *key_from_env(const char *var, const char *dflt)
@@ -392,16 +422,20 @@ bench_status eval_execute(const eval_config *c, eval_outcome *out, bench_err *er
                                 "data directory %s: no %s dataset%s (%s: %s); set --data-dir or "
                                 "$BENCH_DATA_DIR, or run bench datasets fetch",
                                 ctx.data_dir, need[i],
-                                i ? " (the embedded simulator plays from it)" : "", sub,
+                                i ? ", which the embedded simulator plays from" : "", sub,
                                 stat(sub, &sb) != 0 ? strerror(errno) : "not a directory");
                 goto out;
             }
         }
     }
 
+    if (!endpoint_url && (st = check_sim_data(ctx.data_dir, err)))
+        goto out;
+
     config_defaults(&ctx.rc);
     ctx.rc.timeout = c->timeout;
     ctx.rc.threads = c->threads;
+    ctx.rc.tls = c->tls; /* borrowed: ctx.rc is never freed */
     ctx.progress = c->progress > 0 || (c->progress == 0 && isatty(STDERR_FILENO));
 
     /* Output path first: an unwritable place fails before any request. */
@@ -417,12 +451,16 @@ bench_status eval_execute(const eval_config *c, eval_outcome *out, bench_err *er
         goto out;
     }
 
+    /* the simulator gets no key */
+    const char *hide_env[] = {c->api_key_env ? c->api_key_env : "OPENAI_API_KEY",
+                              c->judge_api_key_env, NULL};
     endpoint_sim es = {
         .seed = (unsigned long long)c->seed,
         .catalog = c->catalog_path,
         .data_dir = ctx.data_dir,
         .sim_quality = c->sim_quality,
         .faults = c->sim_faults,
+        .hide_env = hide_env,
     };
     if ((st = endpoint_open(&ctx.ep, endpoint_url, "--endpoint", c->model, &es, err)))
         goto out;
@@ -541,6 +579,10 @@ static const char eval_usage[] =
     "  --timeout SPEC        e.g. connect=10s,first-token=300s,idle=120s,total=30m (defaults)\n"
     "  --threads N           worker threads (default: all cores, at most --concurrency)\n"
     "  --catalog FILE        model catalog (default suites/models.json)\n"
+    "  --cacert FILE         trust the CA certificate(s) in FILE (PEM) instead of the system\n"
+    "                        store for an https:// --endpoint (e.g. a self-signed server)\n"
+    "  --insecure            do not verify the endpoint's certificate (recorded in the\n"
+    "                        evaluation file; the summary warns). Not with --cacert\n"
     "  --progress, --no-progress\n"
     "MMLU:\n"
     "  --method logprobs|generative|cot   default logprobs (needs a server returning\n"
@@ -558,6 +600,7 @@ static const char eval_usage[] =
     "                        simulator judges its own answers)\n"
     "  --judge-model ID      judge model id, e.g. gpt-4 (required with --judge-endpoint)\n"
     "  --judge-api-key-env VAR\n"
+    "  --judge-cacert FILE, --judge-insecure   as --cacert and --insecure, for the judge\n"
     "Embedded simulator:\n"
     "  --sim-quality SPEC    override the played figures, e.g. mmlu=100,humaneval=0,mtbench=7.5\n"
     "  --sim-faults SPEC     inject faults, e.g. http429@0:3 (docs/SIMULATOR.md)\n"
@@ -595,6 +638,10 @@ enum {
     E_JUDGE_KEY,
     E_SIM_QUALITY,
     E_SIM_FAULTS,
+    E_CACERT,
+    E_INSECURE,
+    E_JUDGE_CACERT,
+    E_JUDGE_INSECURE,
     E_HELP
 };
 
@@ -628,6 +675,10 @@ static const struct option eval_opts[] = {
     {"judge-api-key-env", required_argument, NULL, E_JUDGE_KEY},
     {"sim-quality", required_argument, NULL, E_SIM_QUALITY},
     {"sim-faults", required_argument, NULL, E_SIM_FAULTS},
+    {"cacert", required_argument, NULL, E_CACERT},
+    {"insecure", no_argument, NULL, E_INSECURE},
+    {"judge-cacert", required_argument, NULL, E_JUDGE_CACERT},
+    {"judge-insecure", no_argument, NULL, E_JUDGE_INSECURE},
     {"help", no_argument, NULL, E_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -788,6 +839,18 @@ static bench_status parse_eval(int argc, char **argv, eval_config *c, int *help,
                 (st = sim_faults_check(a, err)))
                 st = bench_wrap(err, st, "--sim-faults");
             break;
+        case E_CACERT:
+            st = set_s(&c->tls.cacert, a, "--cacert", err);
+            break;
+        case E_INSECURE:
+            c->tls.insecure = 1;
+            break;
+        case E_JUDGE_CACERT:
+            st = set_s(&c->judge_tls.cacert, a, "--judge-cacert", err);
+            break;
+        case E_JUDGE_INSECURE:
+            c->judge_tls.insecure = 1;
+            break;
         case E_HELP:
             *help = 1;
             break;
@@ -808,6 +871,8 @@ static bench_status parse_eval(int argc, char **argv, eval_config *c, int *help,
                         "unknown evaluation '%s' (want mmlu, humaneval or mtbench)", c->eval);
     if (!st && !*help && !c->model)
         st = bench_fail(err, BENCH_EUSAGE, "%s: --model is required", c->eval);
+    if (!st && !*help && (st = config_tls_check(&c->tls, "--", err)) == BENCH_OK)
+        st = config_tls_check(&c->judge_tls, "--judge-", err);
     if (!st && c->sim_faults && c->endpoint)
         st = bench_fail(err, BENCH_EUSAGE,
                         "--sim-faults applies only to the embedded endpoint (not with --endpoint)");
@@ -850,6 +915,10 @@ static void print_summary(FILE *f, const eval_config *c, const char *json)
     const cJSON *res = cJSON_GetObjectItemCaseSensitive(o, "results");
     if (cJSON_IsString(res))
         fprintf(f, "results: %s\n", res->valuestring);
+    if (c->tls.insecure)
+        fprintf(f, "WARNING: --insecure: the endpoint's TLS certificate was not verified\n");
+    if (c->judge_tls.insecure)
+        fprintf(f, "WARNING: --judge-insecure: the judge's TLS certificate was not verified\n");
     cJSON_Delete(o);
 }
 

@@ -42,6 +42,9 @@ typedef struct {
     char *judge_endpoint;
     char *judge_model;
     char *judge_api_key_env;
+    /* HTTPS verification (config_tls, owned): the model's endpoint, the judge's */
+    config_tls tls;
+    config_tls judge_tls;
     /* embedded simulator */
     char *sim_quality; /* passed to bench serve --sim-quality */
     char *sim_faults;  /* passed to bench serve --faults */

@@ -70,7 +70,10 @@ static bench_status two_turns(const cJSON *arr, char *out[2], const char *file, 
 static int get_id(const cJSON *o, int *id)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "question_id");
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble)
+    /* in range before the cast: converting a double outside int's range is
+     * undefined (found by fuzz/fuzz_jsonl) */
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= INT_MIN && v->valuedouble <= INT_MAX) ||
+        v->valuedouble != (double)(int)v->valuedouble)
         return 0;
     *id = (int)v->valuedouble;
     return 1;

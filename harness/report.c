@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "catalog.h"
+#include "config.h"
 #include "fileio.h"
 #include "plot.h"
 #include "rdoc.h"
@@ -1029,21 +1030,33 @@ bench_status report_write(const char *const *inputs, size_t n_inputs, const repo
                   "they describe its calibrated latency model, not a real deployment of any "
                   "model.",
                   remote ? "Some" : "All");
+    size_t insecure = 0;
+    for (size_t i = 0; i < d.n_runs; i++)
+        insecure += config_json_insecure(d.runs[i].config) != 0;
+    if (insecure)
+        rdoc_note(doc,
+                  "WARNING: %zu of these runs used --insecure: the server's TLS certificate was "
+                  "not verified, so nothing shows their figures came from the server named.",
+                  insecure);
     for (size_t i = 0; i < d.n_runs; i++) {
         const rrun *r = &d.runs[i];
+        const char *tls_note =
+            config_json_insecure(r->config) ? ", TLS NOT VERIFIED (--insecure)" : "";
         if (r->eval[0])
             rdoc_item(doc,
                       "%s: %s evaluation of %s (served as %s), %s endpoint %s, api %s, method "
-                      "%s%s%s, bench %s, created %s",
+                      "%s%s%s, bench %s, created %s%s",
                       r->path, r->eval, r->model, r->served_model, r->endpoint_kind, r->endpoint,
                       r->api, r->method, r->judge_model[0] ? ", judge " : "", r->judge_model,
-                      r->harness_version, r->created);
+                      r->harness_version, r->created, tls_note);
         else
             rdoc_item(doc,
-                      "%s: model %s (served as %s), %s endpoint %s, api %s, bench %s, created %s%s",
+                      "%s: model %s (served as %s), %s endpoint %s, api %s, bench %s, created "
+                      "%s%s%s",
                       r->path, r->model, r->served_model, r->endpoint_kind, r->endpoint, r->api,
                       r->harness_version, r->created,
-                      strcmp(r->run_status, "interrupted") == 0 ? ", INTERRUPTED run" : "");
+                      strcmp(r->run_status, "interrupted") == 0 ? ", INTERRUPTED run" : "",
+                      tls_note);
     }
     if (o->steady_margin > 0)
         rdoc_para(doc,

@@ -14,16 +14,28 @@
  *     objects, fsyncs, then writes the link and fsyncs again;
  *   - /levels' local heap is sized up front so that adding a level's name
  *     never moves it (a moved heap frees space that new raw data could reuse
- *     while the on-disk symbol table still points there).
+ *     while the on-disk symbol table still points there);
+ *   - after any failed write the file is frozen: HDF5's descriptor is
+ *     replaced by /dev/null, so nothing more reaches the disk (the file
+ *     keeps the state of its last successful flush, every ended level
+ *     readable) and closing cannot fail half way (HDF5 1.10 leaves a
+ *     half-written, unreadable file and may crash at exit when its closing
+ *     flush fails);
+ *   - results_reserve keeps space allocated ahead of the writes
+ *     (fallocate), so a filling disk is noticed before HDF5 hits it.
  * HDF5 errors are never printed; each failure becomes one bench_err line
  * naming the file, the object and the innermost HDF5 reason. */
 #include "results.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,6 +64,8 @@ struct results {
     hid_t ftype[DS_COUNT];             /* compound types, file layout (packed) */
     hid_t dxpl;                        /* transfer properties of the appends */
     uint64_t n_ok, n_failed, n_warmup; /* tally of the open level's rows */
+    int frozen;                        /* a write failed: nothing more is written */
+    int reserved;                      /* results_reserve allocated space past the end */
 };
 
 /* Root attributes of the format, which results_set_root_attr refuses. */
@@ -70,9 +84,63 @@ static bench_status h5_fail(const char *path, bench_err *err, const char *what)
     return results_h5_fail(BENCH_EHDF5, path, err, what);
 }
 
-/* --- attributes ---------------------------------------------------------- */
-
 /* --- file helpers -------------------------------------------------------- */
+
+/* The descriptor HDF5's default (sec2) driver writes through; -1 if none. */
+static int file_fd(results *r)
+{
+    int *fd = NULL;
+    if (r->file < 0 || H5Fget_vfd_handle(r->file, H5P_DEFAULT, (void **)&fd) < 0 || !fd) {
+        H5Eclear2(H5E_DEFAULT);
+        return -1;
+    }
+    return *fd;
+}
+
+/* Give back the space results_reserve allocated past the end of the file
+ * (a truncation to the current size frees blocks allocated beyond it). */
+static void release_reserve(results *r, int fd)
+{
+    struct stat sb;
+    if (r->reserved && fd >= 0 && fstat(fd, &sb) == 0 && ftruncate(fd, sb.st_size) == 0)
+        r->reserved = 0;
+}
+
+/* A write failed: keep the file as its last successful flush left it. What
+ * HDF5 still holds in memory (the open level, dirty metadata) and whatever
+ * it writes while closing goes to /dev/null instead of over a consistent
+ * file; the space reserved ahead is given back first, for a recovery file. */
+static void freeze(results *r)
+{
+    if (r->frozen)
+        return;
+    r->frozen = 1;
+    int fd = file_fd(r);
+    if (fd < 0)
+        return;
+    release_reserve(r, fd);
+    int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null_fd >= 0) {
+        dup2(null_fd, fd);
+        close(null_fd);
+    }
+}
+
+/* h5_fail for a failed write: report it, then freeze the file. */
+static bench_status io_fail(results *r, bench_err *err, const char *what)
+{
+    bench_status st = h5_fail(r->path, err, what);
+    freeze(r);
+    return st;
+}
+
+static bench_status frozen_fail(const results *r, bench_err *err)
+{
+    return bench_fail(err, BENCH_EIO,
+                      "results file %s: not written to since a write to it failed (it keeps "
+                      "the levels ended before)",
+                      r->path);
+}
 
 /* Push what HDF5 has written (H5Fflush leaves it in the kernel's page cache,
  * which already survives SIGKILL) down to the disk, so a power loss after a
@@ -81,16 +149,40 @@ static bench_status sync_file(results *r, bench_err *err)
 {
     int *fd = NULL;
     if (H5Fget_vfd_handle(r->file, H5P_DEFAULT, (void **)&fd) < 0 || !fd)
-        return h5_fail(r->path, err, "cannot get the file descriptor to sync");
-    if (fsync(*fd) != 0 && errno != EINVAL && errno != EROFS)
-        return bench_fail(err, BENCH_EIO, "results file %s: fsync: %s", r->path, strerror(errno));
+        return io_fail(r, err, "cannot get the file descriptor to sync");
+    if (fsync(*fd) != 0 && errno != EINVAL && errno != EROFS) {
+        bench_status st =
+            bench_fail(err, BENCH_EIO, "results file %s: fsync: %s", r->path, strerror(errno));
+        freeze(r);
+        return st;
+    }
     return BENCH_OK;
+}
+
+/* fsync the directory holding path, so that a rename into it survives a
+ * power loss. Best effort. */
+static void sync_dir(const char *path)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
 }
 
 static bench_status flush_file(results *r, bench_err *err)
 {
     if (H5Fflush(r->file, H5F_SCOPE_GLOBAL) < 0)
-        return h5_fail(r->path, err, "cannot flush to disk");
+        return io_fail(r, err, "cannot flush to disk");
     return sync_file(r, err);
 }
 
@@ -163,6 +255,7 @@ bench_status results_create(const char *path, const results_meta *meta, results 
     results *r = NULL;
     hid_t fapl = H5I_INVALID_HID, gcpl = H5I_INVALID_HID;
     int created = 0;
+    char tmp[4096];
 
     results_h5_quiet();
     if (out)
@@ -204,7 +297,14 @@ bench_status results_create(const char *path, const results_meta *meta, results 
         st = h5_fail(path, err, "cannot set up file access properties");
         goto out;
     }
-    if ((r->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0) {
+    /* Written as PATH.tmp and renamed once its header is on disk: a kill
+     * while it is being created leaves no file, or an earlier one of the
+     * same name, never half a header. */
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+        st = bench_fail(err, BENCH_EUSAGE, "results file %s: path too long", path);
+        goto out;
+    }
+    if ((r->file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0) {
         st = h5_fail(path, err, "cannot create");
         goto out;
     }
@@ -258,6 +358,12 @@ bench_status results_create(const char *path, const results_meta *meta, results 
     }
     if ((st = flush_file(r, err)) != BENCH_OK)
         goto out;
+    if (rename(tmp, path) != 0) {
+        st = bench_fail(err, BENCH_EIO, "results file %s: cannot rename %s to it: %s", path, tmp,
+                        strerror(errno));
+        goto out;
+    }
+    sync_dir(path);
     *out = r;
     r = NULL;
 out:
@@ -266,7 +372,7 @@ out:
     if (r) {
         results_close(r, NULL);
         if (created)
-            unlink(path); /* ours, just truncated: do not leave half a header */
+            unlink(tmp); /* ours: do not leave half a header */
     }
     return st;
 }
@@ -286,6 +392,8 @@ bench_status results_level_begin(results *r, int concurrency, bench_err *err)
     if (concurrency < 1)
         return bench_fail(err, BENCH_EUSAGE, "results file %s: bad concurrency %d", r->path,
                           concurrency);
+    if (r->frozen)
+        return frozen_fail(r, err);
     snprintf(name, sizeof name, "c%d", concurrency);
     htri_t exists = H5Lexists(r->levels, name, H5P_DEFAULT);
     if (exists != 0) {
@@ -311,7 +419,7 @@ bench_status results_level_begin(results *r, int concurrency, bench_err *err)
     r->concurrency = concurrency;
     r->n_ok = r->n_failed = r->n_warmup = 0;
     if ((r->level = H5Gcreate2(r->levels, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0) {
-        st = h5_fail(r->path, err, "cannot create a level group");
+        st = io_fail(r, err, "cannot create a level group");
         goto out;
     }
 
@@ -330,7 +438,7 @@ bench_status results_level_begin(results *r, int concurrency, bench_err *err)
             H5Pset_deflate(dcpl, 4) < 0 ||
             (r->ds[i] = H5Dcreate2(r->level, results_ds_name[i], r->ftype[i], space, H5P_DEFAULT,
                                    dcpl, H5P_DEFAULT)) < 0) {
-            st = h5_fail(r->path, err, what);
+            st = io_fail(r, err, what);
             goto out;
         }
         results_h5_close(&dcpl);
@@ -340,7 +448,7 @@ bench_status results_level_begin(results *r, int concurrency, bench_err *err)
     char names[512];
     class_names(names, sizeof names);
     if (results_h5_put_str(r->ds[DS_REQUESTS], "class_names", names) < 0) {
-        st = h5_fail(r->path, err, "cannot write attribute class_names");
+        st = io_fail(r, err, "cannot write attribute class_names");
         goto out;
     }
 out:
@@ -367,6 +475,8 @@ static bench_status append_rows(results *r, int which, const void *rows, size_t 
     if (r->level < 0)
         return bench_fail(err, BENCH_EUSAGE, "results file %s: append to %s with no level open",
                           r->path, results_ds_name[which]);
+    if (r->frozen)
+        return frozen_fail(r, err);
     if (n == 0)
         return BENCH_OK;
     if (!rows)
@@ -381,7 +491,7 @@ static bench_status append_rows(results *r, int which, const void *rows, size_t 
     snprintf(what, sizeof what, "level c%d: cannot append %zu rows to %s", r->concurrency, n,
              results_ds_name[which]);
     if (H5Dset_extent(r->ds[which], &size) < 0) {
-        st = h5_fail(r->path, err, what);
+        st = io_fail(r, err, what);
         goto out;
     }
     if (results_size_xfer(r->dxpl, r->mtype[which], r->ftype[which], n) < 0 ||
@@ -389,9 +499,7 @@ static bench_status append_rows(results *r, int which, const void *rows, size_t 
         H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &count, NULL) < 0 ||
         (mspace = H5Screate_simple(1, &count, NULL)) < 0 ||
         H5Dwrite(r->ds[which], r->mtype[which], mspace, fspace, r->dxpl, rows) < 0) {
-        st = h5_fail(r->path, err, what);
-        H5Dset_extent(r->ds[which], &start);
-        H5Eclear2(H5E_DEFAULT);
+        st = io_fail(r, err, what);
         goto out;
     }
     r->rows[which] = size;
@@ -458,6 +566,8 @@ bench_status results_level_end(results *r, const results_level_info *info, bench
         return bench_fail(err, BENCH_EUSAGE,
                           "results file %s: ending level c%d but level c%d is open", r->path,
                           info->concurrency, r->concurrency);
+    if (r->frozen)
+        return frozen_fail(r, err);
     int c = r->concurrency;
     snprintf(what, sizeof what, "level c%d: cannot write its attributes", c);
     if (results_h5_put_attr(r->level, "concurrency", H5T_STD_I32LE, H5T_NATIVE_INT,
@@ -472,7 +582,7 @@ bench_status results_level_end(results *r, const results_level_info *info, bench
                             &info->requests_failed) < 0 ||
         results_h5_put_attr(r->level, "requests_warmup", H5T_STD_U64LE, H5T_NATIVE_UINT64,
                             &info->requests_warmup) < 0) {
-        st = h5_fail(r->path, err, what);
+        st = io_fail(r, err, what);
         goto out;
     }
 
@@ -481,18 +591,18 @@ bench_status results_level_end(results *r, const results_level_info *info, bench
     snprintf(what, sizeof what, "level c%d: cannot flush its datasets", c);
     for (int i = 0; i < DS_COUNT; i++)
         if (H5Dflush(r->ds[i]) < 0) {
-            st = h5_fail(r->path, err, what);
+            st = io_fail(r, err, what);
             goto out;
         }
     if (H5Gflush(r->level) < 0) {
-        st = h5_fail(r->path, err, what);
+        st = io_fail(r, err, what);
         goto out;
     }
     if ((st = sync_file(r, err)) != BENCH_OK)
         goto out;
     /* ...phase 2: then the link to it from /levels, and the superblock. */
     if (release_level(r, 0) < 0) {
-        st = h5_fail(r->path, err, "cannot close the level");
+        st = io_fail(r, err, "cannot close the level");
         goto out;
     }
     if ((st = flush_file(r, err)) != BENCH_OK)
@@ -528,14 +638,84 @@ bench_status results_set_root_attr(results *r, const char *name, const char *val
                               "results file %s: root attribute %s is part of the format and "
                               "cannot be overwritten",
                               r->path, name);
+    if (r->frozen)
+        return frozen_fail(r, err);
     if (results_h5_put_str(r->file, name, value) < 0) {
         char what[96];
         snprintf(what, sizeof what, "cannot write root attribute %.60s", name);
-        return h5_fail(r->path, err, what);
+        return io_fail(r, err, what);
     }
     /* While a level is open a flush would also write its link (see the top
      * of this file); the level's end flushes this attribute too. */
     return r->level >= 0 ? BENCH_OK : flush_file(r, err);
+}
+
+/* "12.0 MiB" into buf. */
+static const char *mib(uint64_t bytes, char *buf, size_t n)
+{
+    snprintf(buf, n, "%.2f MiB", (double)bytes / (1024.0 * 1024.0));
+    return buf;
+}
+
+bench_status results_reserve(results *r, uint64_t bytes, bench_err *err)
+{
+    char need[32], have[32];
+    if (!r)
+        return bench_fail(err, BENCH_EUSAGE, "results_reserve: no results file");
+    if (r->frozen)
+        return frozen_fail(r, err);
+    int fd = file_fd(r);
+    struct stat sb;
+    if (bytes == 0 || fd < 0 || fstat(fd, &sb) != 0)
+        return BENCH_OK;
+    /* HDF5 may have allocated space it has not written yet. */
+    uint64_t end = (uint64_t)sb.st_size;
+    hsize_t fsz = 0;
+    if (H5Fget_filesize(r->file, &fsz) >= 0 && fsz > end)
+        end = fsz;
+    H5Eclear2(H5E_DEFAULT);
+
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        end + bytes > (uint64_t)rl.rlim_cur)
+        return bench_fail(
+            err, BENCH_EIO,
+            "results file %s: the file size limit (ulimit -f) leaves room for %s "
+            "more, less than the %s kept in reserve",
+            r->path,
+            mib(end < (uint64_t)rl.rlim_cur ? (uint64_t)rl.rlim_cur - end : 0, have, sizeof have),
+            mib(bytes, need, sizeof need));
+    /* Allocate the space now: later writes into it cannot fail for want of
+     * space, whoever else fills the file system meanwhile. */
+    int rc;
+    while ((rc = fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)end, (off_t)bytes)) != 0 &&
+           errno == EINTR)
+        ;
+    if (rc == 0) {
+        r->reserved = 1;
+        return BENCH_OK;
+    }
+    int e = errno;
+    struct statvfs vs;
+    uint64_t avail = 0;
+    int have_vs = fstatvfs(fd, &vs) == 0;
+    if (have_vs)
+        avail = (uint64_t)vs.f_bavail * (uint64_t)vs.f_frsize;
+    /* No fallocate on this file system (NFS, some FUSE): the free space
+     * reported is the best guess there is. */
+    int unsupported = e == EOPNOTSUPP || e == ENOSYS || e == EINVAL;
+    if ((unsupported && have_vs && avail < bytes) || e == ENOSPC || e == EDQUOT || e == EFBIG)
+        return bench_fail(err, BENCH_EIO,
+                          "results file %s: no room for the %s kept in reserve (%s; %s free on "
+                          "its file system)",
+                          r->path, mib(bytes, need, sizeof need),
+                          unsupported ? "free space" : strerror(e), mib(avail, have, sizeof have));
+    return BENCH_OK;
+}
+
+int results_failed(const results *r)
+{
+    return r && r->frozen;
 }
 
 bench_status results_close(results *r, bench_err *err)
@@ -544,6 +724,14 @@ bench_status results_close(results *r, bench_err *err)
     if (!r)
         return BENCH_OK;
     results_h5_quiet();
+    if (r->frozen) {
+        /* The failure was reported when it happened; what HDF5 writes
+         * while closing goes to /dev/null. */
+        release_level(r, 0);
+        results_h5_close(&r->levels);
+        results_h5_close(&r->root);
+        results_h5_close(&r->file);
+    }
     if (r->level >= 0 && drop_level(r) < 0)
         st = h5_fail(r->path, err, "cannot drop the level left open");
     if (results_h5_close(&r->levels) < 0 && st == BENCH_OK)
@@ -551,12 +739,14 @@ bench_status results_close(results *r, bench_err *err)
     if (results_h5_close(&r->root) < 0 && st == BENCH_OK)
         st = h5_fail(r->path, err, "cannot close the root group");
     if (r->file >= 0) {
-        /* Flush and sync while the descriptor is still ours; H5Fclose then
-         * only releases. */
+        /* Flush and sync while the descriptor is still ours, give back the
+         * space reserved past the end; H5Fclose then only releases. */
         bench_status fst = flush_file(r, st == BENCH_OK ? err : NULL);
         if (st == BENCH_OK)
             st = fst;
-        if (results_h5_close(&r->file) < 0 && st == BENCH_OK)
+        if (!r->frozen)
+            release_reserve(r, file_fd(r));
+        if (results_h5_close(&r->file) < 0 && st == BENCH_OK && !r->frozen)
             st = h5_fail(r->path, err, "cannot close");
     }
     for (int i = 0; i < DS_COUNT; i++) {

@@ -78,6 +78,20 @@ bench_status results_level_end(results *r, const results_level_info *info, bench
  * once when no level is open, otherwise at the level's end. */
 bench_status results_set_root_attr(results *r, const char *name, const char *value, bench_err *err);
 
+/* Make sure the file can grow by `bytes` more: allocate that much past its
+ * end (fallocate, FALLOC_FL_KEEP_SIZE; given back by results_close) and
+ * check the file size limit (RLIMIT_FSIZE). BENCH_EIO with a message naming
+ * what is short when it cannot; the file itself is untouched and still
+ * writable, so the caller can end the level it has open. Where fallocate is
+ * not supported the file system's free space is compared instead. */
+bench_status results_reserve(results *r, uint64_t bytes, bench_err *err);
+
+/* 1 once a write to the file failed. From then on nothing more is written
+ * to it: it keeps what its last successful flush wrote (every ended level),
+ * the open level is lost, every writing call fails with BENCH_EIO, and
+ * results_close releases it without writing. */
+int results_failed(const results *r);
+
 /* Close the file and free r (NULL is fine). Returns the first failure.
  * A level that was begun but not ended is dropped, so that the file only
  * ever holds ended levels; end it first to keep its partial rows. */

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +51,9 @@ typedef struct {
     const char *model_id;
     int64_t t0;
     int progress;
+    run_summary *sum; /* first_error is set from the first failure drained */
+    uint64_t reserve; /* the space guard's reserve, bytes (0: off) */
+    const results_meta *meta;
 } level_ctx;
 
 static void print_progress(int level, uint64_t done, uint64_t total, uint64_t tokens,
@@ -61,44 +66,232 @@ static void print_progress(int level, uint64_t done, uint64_t total, uint64_t to
 }
 
 /* Where a level's records go while it runs: the open level of the results
- * file and the level's metrics accumulator. */
+ * file and the level's metrics accumulator; should the results file fail, a
+ * recovery file for the rest of the level (docs/RELIABILITY.md). */
 typedef struct {
     results *res;
     metrics_acc *acc;
     results_level_info info;
     uint64_t chunks_written; /* rows already in the level's chunks table */
     int64_t t_start;
+    run_summary *sum;
+    /* The space guard: before each batch the file must be able to grow by
+     * `reserve` plus twice the largest batch so far. */
+    uint64_t reserve;   /* bytes; 0 = no guard */
+    uint64_t max_batch; /* bytes of the largest batch, as in memory */
+    int out_of_space;   /* the guard stopped the level */
+    bench_err space_err;
+    /* After a failed write to the results file. */
+    const char *path;          /* the results file's */
+    const results_meta *meta;  /* its root attributes, for the recovery file */
+    uint64_t requests_in_file; /* rows of the level the results file took */
+    int file_failed;
+    bench_err file_err;
+    results *rec; /* the recovery file, while it takes rows */
+    char rec_path[1100];
+    results_level_info rec_info;
+    int64_t rec_t_start;
+    uint64_t rec_chunks;
+    int rec_failed; /* no recovery file could keep the rest */
+    bench_err rec_err;
 } level_sink;
 
-/* Append one drained batch to the file (rows in completion order, their
- * chunk_offset rebased onto the file's table) and to the metrics. */
+static void tally(results_level_info *info, int64_t *t_start, const req_record *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const req_record *r = &rows[i];
+        if (r->t_sched_ns >= 0 && r->t_sched_ns < *t_start)
+            *t_start = r->t_sched_ns;
+        if (r->t_end_ns > info->t_end_ns)
+            info->t_end_ns = r->t_end_ns;
+        if (r->warmup)
+            info->requests_warmup++;
+        else if (req_class_is_success(r->status))
+            info->requests_ok++;
+        else
+            info->requests_failed++;
+    }
+}
+
+/* Append a batch to the open level of res, rebasing each request's
+ * chunk_offset onto the file's chunks table (*chunks_written rows so far).
+ * On failure the offsets are put back, for another file. */
+static bench_status write_batch(results *res, worker_batch *b, uint64_t *chunks_written,
+                                bench_err *err)
+{
+    uint64_t base = *chunks_written;
+    for (size_t i = 0; i < b->nrows; i++)
+        b->rows[i].chunk_offset += base;
+    bench_status st = results_append_requests(res, b->rows, b->nrows, err);
+    if (!st)
+        st = results_append_chunks(res, b->chunks, b->nchunks, err);
+    for (size_t i = 0; !st && i < b->nerrors; i++)
+        st = results_append_error(res, b->errors[i].id, b->errors[i].message, err);
+    if (st) {
+        for (size_t i = 0; i < b->nrows; i++)
+            b->rows[i].chunk_offset -= base;
+        return st;
+    }
+    *chunks_written += b->nchunks;
+    return BENCH_OK;
+}
+
+/* The recovery file: <output minus .h5>.recovery.h5 beside the output
+ * (which == 0), else the same name in $TMPDIR or /tmp (which == 1). */
+static void recovery_path(const char *out, int which, char *buf, size_t n)
+{
+    int len = (int)strlen(out);
+    if (len > 3 && strcmp(out + len - 3, ".h5") == 0)
+        len -= 3;
+    if (which == 0) {
+        snprintf(buf, n, "%.*s.recovery.h5", len, out);
+        return;
+    }
+    const char *slash = strrchr(out, '/');
+    int skip = slash ? (int)(slash + 1 - out) : 0;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(buf, n, "%s/%.*s.recovery.h5", tmp && *tmp ? tmp : "/tmp", len - skip, out + skip);
+}
+
+/* The results file failed on batch b: open a recovery file for the rest of
+ * the level, b first, beside the results file or else in $TMPDIR. */
+static void open_recovery(level_sink *k, int level, worker_batch *b)
+{
+    char first[sizeof k->rec_path];
+    for (int which = 0; which < 2; which++) {
+        results *rec = NULL;
+        bench_err e;
+        recovery_path(k->path, which, k->rec_path, sizeof k->rec_path);
+        if (which == 0)
+            snprintf(first, sizeof first, "%s", k->rec_path);
+        else if (strcmp(first, k->rec_path) == 0)
+            break;
+        if (results_create(k->rec_path, k->meta, &rec, &e) == BENCH_OK &&
+            results_set_root_attr(rec, "run_status", "recovery", &e) == BENCH_OK &&
+            results_set_root_attr(rec, "recovery_of", k->path, &e) == BENCH_OK &&
+            results_level_begin(rec, level, &e) == BENCH_OK &&
+            write_batch(rec, b, &k->rec_chunks, &e) == BENCH_OK) {
+            k->rec = rec;
+            tally(&k->rec_info, &k->rec_t_start, b->rows, b->nrows);
+            return;
+        }
+        k->rec_err = e;
+        if (rec) {
+            results_close(rec, NULL);
+            unlink(k->rec_path);
+        }
+    }
+    k->rec_failed = 1;
+}
+
+/* Bytes of a batch as held in memory: an upper bound of what it adds to the
+ * file, which compresses it. */
+static uint64_t batch_bytes(const worker_batch *b)
+{
+    return (uint64_t)b->nrows * sizeof(req_record) + (uint64_t)b->nchunks * sizeof(chunk_record) +
+           (uint64_t)b->nerrors * RESULTS_ERROR_LEN;
+}
+
+/* Hand one drained batch to the metrics and the file (rows in completion
+ * order). Never fails for want of space or a failed write: those stop the
+ * level (g_stop) and are reported when it ends. */
 static bench_status sink_batch(level_sink *k, worker_batch *b, bench_err *err)
 {
     bench_status st = metrics_acc_add(k->acc, b->rows, b->nrows, b->chunks, b->nchunks, err);
     if (st)
         return st;
-    for (size_t i = 0; i < b->nrows; i++) {
-        req_record *r = &b->rows[i];
-        r->chunk_offset += k->chunks_written;
-        if (r->t_sched_ns >= 0 && r->t_sched_ns < k->t_start)
-            k->t_start = r->t_sched_ns;
-        if (r->t_end_ns > k->info.t_end_ns)
-            k->info.t_end_ns = r->t_end_ns;
-        if (r->warmup)
-            k->info.requests_warmup++;
-        else if (req_class_is_success(r->status))
-            k->info.requests_ok++;
-        else
-            k->info.requests_failed++;
+    tally(&k->info, &k->t_start, b->rows, b->nrows);
+    for (size_t i = 0; i < b->nerrors; i++) {
+        /* The first failure's message, for the line that says every
+         * request failed (e.g. a certificate the client does not trust). */
+        if (k->sum && !k->sum->first_error[0] && strncmp(b->errors[i].message, "warning:", 8))
+            for (size_t r = 0; r < b->nrows; r++)
+                if (b->rows[r].id == b->errors[i].id) {
+                    snprintf(k->sum->first_error, sizeof k->sum->first_error, "%s: %s",
+                             req_class_name(b->rows[r].status), b->errors[i].message);
+                    break;
+                }
     }
-    if ((st = results_append_requests(k->res, b->rows, b->nrows, err)) ||
-        (st = results_append_chunks(k->res, b->chunks, b->nchunks, err)))
-        return st;
-    k->chunks_written += b->nchunks;
-    for (size_t i = 0; i < b->nerrors; i++)
-        if ((st = results_append_error(k->res, b->errors[i].id, b->errors[i].message, err)))
+    if (!k->file_failed) {
+        /* The guard stops the level while the space reserved before still
+         * takes this batch, the requests cancelled and the level's end. */
+        uint64_t bytes = batch_bytes(b);
+        if (bytes > k->max_batch)
+            k->max_batch = bytes;
+        if (k->reserve && !k->out_of_space &&
+            results_reserve(k->res, k->reserve + 2 * k->max_batch, &k->space_err)) {
+            k->out_of_space = 1;
+            atomic_store(&g_stop, WORKER_STOP_NOW);
+        }
+        bench_err werr;
+        if ((st = write_batch(k->res, b, &k->chunks_written, &werr)) == BENCH_OK) {
+            k->requests_in_file += b->nrows;
+            return BENCH_OK;
+        }
+        if (!results_failed(k->res)) {
+            *err = werr;
             return st;
+        }
+        /* The results file failed and keeps only the levels ended before:
+         * stop measuring; what is still in memory goes to a recovery file. */
+        k->file_failed = 1;
+        k->file_err = werr;
+        atomic_store(&g_stop, WORKER_STOP_NOW);
+        open_recovery(k, k->info.concurrency, b);
+        return BENCH_OK;
+    }
+    if (k->rec) {
+        bench_err e;
+        if (write_batch(k->rec, b, &k->rec_chunks, &e) == BENCH_OK) {
+            tally(&k->rec_info, &k->rec_t_start, b->rows, b->nrows);
+        } else {
+            k->rec_err = e;
+            k->rec_failed = 1;
+            results_close(k->rec, NULL);
+            unlink(k->rec_path);
+            k->rec = NULL;
+        }
+    }
     return BENCH_OK;
+}
+
+/* After the results file failed in the middle of level `level`: end and
+ * close the recovery file and say, in one line, where everything is. */
+static bench_status finish_recovery(level_sink *k, int level, bench_err *err)
+{
+    uint64_t kept = 0;
+    if (k->rec) {
+        bench_err e;
+        k->rec_info.concurrency = level;
+        k->rec_info.t_start_ns = k->rec_t_start == INT64_MAX ? 0 : k->rec_t_start;
+        bench_status est = results_level_end(k->rec, &k->rec_info, &e);
+        bench_status cst = results_close(k->rec, est ? NULL : &e);
+        k->rec = NULL;
+        if (est || cst) {
+            k->rec_err = e;
+            k->rec_failed = 1;
+            unlink(k->rec_path);
+        } else {
+            kept =
+                k->rec_info.requests_ok + k->rec_info.requests_failed + k->rec_info.requests_warmup;
+        }
+    }
+    unsigned long long lost = (unsigned long long)k->requests_in_file;
+    if (kept)
+        return bench_fail(err, BENCH_EIO,
+                          "%s; the file keeps the levels ended before; the %llu request(s) of "
+                          "level c%d it had not taken yet are in the recovery file %s (the %llu "
+                          "it had taken are lost)",
+                          k->file_err.msg, (unsigned long long)kept, level, k->rec_path, lost);
+    if (k->rec_failed)
+        return bench_fail(err, BENCH_EIO,
+                          "%s; the file keeps the levels ended before; level c%d is lost: no "
+                          "recovery file could be written (%s)",
+                          k->file_err.msg, level, k->rec_err.msg);
+    return bench_fail(err, BENCH_EIO,
+                      "%s; the file keeps the levels ended before; level c%d (%llu request(s)) "
+                      "is lost",
+                      k->file_err.msg, level, lost);
 }
 
 static bench_status sink_cb(void *ud, worker_batch *b, bench_err *err)
@@ -110,14 +303,21 @@ static bench_status sink_cb(void *ud, worker_batch *b, bench_err *err)
  * progress and move what they recorded to the results file about once a
  * second, so memory does not grow with the level's length. */
 static bench_status run_level(const level_ctx *lc, int level, results *res, level_metrics *lm,
-                              bench_err *err)
+                              int *kept, bench_err *err)
 {
     bench_status st = BENCH_OK;
     const run_config *cfg = lc->cfg;
     pool *p = NULL;
     uint64_t total = (uint64_t)config_requests_for(cfg, level) + (uint64_t)cfg->warmup;
-    level_sink sink = {.res = res, .t_start = INT64_MAX};
+    level_sink sink = {.res = res,
+                       .t_start = INT64_MAX,
+                       .sum = lc->sum,
+                       .reserve = lc->reserve,
+                       .path = lc->sum->results_path,
+                       .meta = lc->meta,
+                       .rec_t_start = INT64_MAX};
     sink.info.concurrency = level;
+    *kept = 0;
 
     if ((st = metrics_acc_create(level, NULL, &sink.acc, err)) ||
         (st = results_level_begin(res, level, err)))
@@ -146,15 +346,14 @@ static bench_status run_level(const level_ctx *lc, int level, results *res, leve
         if (all)
             break;
         if (tick % 10 == 0 && (st = pool_drain(p, sink_cb, &sink, err))) {
-            /* The file cannot take more: stop measuring what cannot be kept. */
+            /* Not a matter of space or of a failed write (those stop the
+             * level through g_stop and are reported below). */
             atomic_store(&g_stop, WORKER_STOP_NOW);
             break;
         }
         struct timespec ts = {0, 100 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    if (lc->progress)
-        fputc('\n', stderr);
     bench_status jst = pool_join(p, st ? NULL : err);
     if (!st)
         st = jst;
@@ -162,19 +361,99 @@ static bench_status run_level(const level_ctx *lc, int level, results *res, leve
     bench_status dst = pool_drain(p, sink_cb, &sink, st ? NULL : err);
     if (!st)
         st = dst;
+    if (sink.file_failed) {
+        if (lc->progress)
+            fputc('\n', stderr);
+        st = finish_recovery(&sink, level, err);
+        goto out;
+    }
     if (dst == BENCH_OK) {
         sink.info.t_start_ns = sink.t_start == INT64_MAX ? 0 : sink.t_start;
-        bench_status est = results_level_end(res, &sink.info, st ? NULL : err);
-        if (!st)
+        /* The progress line tells when the level's end begins ("saving...")
+         * and when it is on disk ("saved"): tests/test_kill9.py reads them to
+         * know which levels a kill must leave in the file. */
+        if (lc->progress)
+            fputs("  saving...", stderr);
+        bench_err eerr;
+        bench_status est = results_level_end(res, &sink.info, &eerr);
+        if (est == BENCH_OK || !results_failed(res))
+            *kept = 1; /* on disk (a disagreeing count is reported, not lost) */
+        if (lc->progress)
+            fputs(*kept ? " saved\n" : "\n", stderr);
+        if (est && results_failed(res)) {
+            sink.file_err = eerr;
+            st = finish_recovery(&sink, level, err);
+            goto out;
+        }
+        if (est && !st) {
             st = est;
+            *err = eerr;
+        }
         bench_status mst = metrics_acc_finish(sink.acc, lm, st ? NULL : err);
         if (!st)
             st = mst;
+        if (!st && sink.out_of_space)
+            st = bench_fail(err, BENCH_EIO,
+                            "%s: stopped the run in level c%d after %llu of %llu requests; %s "
+                            "holds everything measured",
+                            sink.space_err.msg, level,
+                            (unsigned long long)(sink.info.requests_ok + sink.info.requests_failed +
+                                                 sink.info.requests_warmup),
+                            (unsigned long long)total, sink.path);
+    } else if (lc->progress) {
+        fputc('\n', stderr);
     }
 out:
     pool_destroy(p);
     metrics_acc_destroy(sink.acc);
     return st;
+}
+
+/* The space the writer keeps in reserve: $BENCH_WRITE_RESERVE_MIB MiB,
+ * default 8; 0 turns the guard off. */
+static bench_status write_reserve(uint64_t *bytes, bench_err *err)
+{
+    const char *v = getenv("BENCH_WRITE_RESERVE_MIB");
+    unsigned long long mib = 8;
+    if (v && *v) {
+        char *end;
+        errno = 0;
+        mib = strtoull(v, &end, 10);
+        if (errno || *end || *v == '-' || mib > 1024 * 1024)
+            return bench_fail(
+                err, BENCH_EUSAGE,
+                "BENCH_WRITE_RESERVE_MIB: '%s' is not a number of MiB in [0, 1048576]", v);
+    }
+    *bytes = (uint64_t)mib << 20;
+    return BENCH_OK;
+}
+
+/* Warn (one line) when the results file's file system, or the file size
+ * limit, leaves less than the run is likely to write: about 64 bytes per
+ * request plus 6 per output token, compressed (measured: 330 bytes for a
+ * 64-token request, 820 for 128). The guard stops the run cleanly if space
+ * does run out; this says so up front. */
+static void warn_if_short(const run_config *cfg, const char *path, uint64_t reserve)
+{
+    struct statvfs vs;
+    if (statvfs(path, &vs) != 0)
+        return;
+    uint64_t avail = (uint64_t)vs.f_bavail * (uint64_t)vs.f_frsize;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (uint64_t)rl.rlim_cur < avail)
+        avail = (uint64_t)rl.rlim_cur;
+    uint64_t est = 0;
+    for (size_t i = 0; i < cfg->n_levels; i++)
+        est += ((uint64_t)config_requests_for(cfg, cfg->levels[i]) + (uint64_t)cfg->warmup) *
+               (64 + 6 * (uint64_t)cfg->output_tokens);
+    if (avail < est + reserve)
+        fprintf(stderr,
+                "bench: warning: %s: %.1f MiB free for it, less than this run's estimated "
+                "%.1f MiB plus %.1f MiB in reserve; if space runs out the run stops, keeping "
+                "what was measured\n",
+                path, (double)avail / 1048576.0, (double)est / 1048576.0,
+                (double)reserve / 1048576.0);
 }
 
 static void utc_stamp(time_t t, char *iso, size_t isosz, char *compact, size_t compactsz)
@@ -200,6 +479,13 @@ bench_status run_execute(const run_config *cfg, run_summary *sum, bench_err *err
     memset(sum, 0, sizeof *sum);
     atomic_store(&g_stop, WORKER_RUN);
     g_signal = 0;
+    /* From the start: a signal while the endpoint starts is an
+     * interruption like any other (exit 130/143), not a kill. */
+    install_signals(&old_int, &old_term);
+    signals_installed = 1;
+    uint64_t reserve = 0;
+    if ((st = write_reserve(&reserve, err)))
+        goto out;
 
     /* The model: from the catalog, or any name when an endpoint is given. */
     const char *catalog_path = cfg->catalog_path
@@ -232,6 +518,7 @@ bench_status run_execute(const run_config *cfg, run_summary *sum, bench_err *err
              : cm              ? cm->served_id
                                : cfg->model);
     snprintf(sum->api, sizeof sum->api, "%s", cfg->api == OAI_CHAT ? "chat" : "completions");
+    snprintf(sum->tls_verify, sizeof sum->tls_verify, "%s", config_tls_mode(&cfg->tls));
 
     /* Prompts before anything starts: a bad dataset fails fast. */
     if (cfg->dataset) {
@@ -262,19 +549,21 @@ bench_status run_execute(const run_config *cfg, run_summary *sum, bench_err *err
     }
 
     /* The endpoint: remote, or the embedded simulator as a child process. */
+    const char *key_env = cfg->api_key_env ? cfg->api_key_env : "OPENAI_API_KEY";
+    const char *hide_env[] = {key_env, NULL}; /* the simulator gets no key */
     endpoint_sim es = {
         .seed = (unsigned long long)cfg->seed,
         .slowdown = cfg->sim_slowdown,
         .catalog = cfg->catalog_path,
         .faults = cfg->sim_faults,
         .log_sends = cfg->sim_log_sends,
+        .hide_env = hide_env,
     };
     if ((st = endpoint_open(&ep, endpoint, "--endpoint", cfg->model, &es, err)))
         goto out;
     snprintf(sum->endpoint, sizeof sum->endpoint, "%s", ep.base);
     snprintf(sum->endpoint_kind, sizeof sum->endpoint_kind, "%s", ep.kind);
     snprintf(url, sizeof url, "%s%s", sum->endpoint, oai_api_path(cfg->api));
-    const char *key_env = cfg->api_key_env ? cfg->api_key_env : "OPENAI_API_KEY";
     const char *api_key = getenv(key_env);
 
     config_json = config_to_json(cfg, sum->served_model, sum->endpoint, sum->endpoint_kind);
@@ -297,9 +586,17 @@ bench_status run_execute(const run_config *cfg, run_summary *sum, bench_err *err
     };
     if ((st = results_create(sum->results_path, &meta, &res, err)))
         goto out;
+    /* ...and it must have room: at least the reserve the writer keeps. */
+    warn_if_short(cfg, sum->results_path, reserve);
+    if (reserve && (st = results_reserve(res, reserve, err))) {
+        bench_err why = *err;
+        bench_fail(err, st, "%s; nothing was sent", why.msg);
+        results_close(res, NULL);
+        res = NULL;
+        unlink(sum->results_path);
+        goto out;
+    }
 
-    install_signals(&old_int, &old_term);
-    signals_installed = 1;
     level_ctx lc = {
         .cfg = cfg,
         .prompts = prompts,
@@ -308,21 +605,32 @@ bench_status run_execute(const run_config *cfg, run_summary *sum, bench_err *err
         .model_id = sum->served_model,
         .t0 = t0_mono,
         .progress = cfg->progress > 0 || (cfg->progress == 0 && isatty(STDERR_FILENO)),
+        .sum = sum,
+        .reserve = reserve,
+        .meta = &meta,
     };
-    for (size_t i = 0; i < cfg->n_levels; i++) {
-        st = run_level(&lc, cfg->levels[i], res, &sum->levels[sum->n_levels], err);
-        if (st)
+    for (size_t i = 0; i < cfg->n_levels && atomic_load(&g_stop) == WORKER_RUN; i++) {
+        int kept = 0;
+        st = run_level(&lc, cfg->levels[i], res, &sum->levels[sum->n_levels], &kept, err);
+        if (kept)
+            sum->n_levels++;
+        if (st) {
+            if (!results_failed(res)) {
+                results_set_root_attr(res, "run_status", "failed", NULL);
+                results_set_root_attr(res, "run_error", err->msg, NULL);
+            }
             goto out;
-        sum->n_levels++;
-        if (atomic_load(&g_stop) != WORKER_RUN)
-            break;
+        }
     }
     if (atomic_load(&g_stop) != WORKER_RUN) {
-        sum->interrupted = 1;
+        /* A second signal cancelled the requests in flight at once. */
+        int aborted = atomic_load(&g_stop) == WORKER_STOP_NOW;
+        sum->interrupted = aborted ? 2 : 1;
         results_set_root_attr(res, "run_status", "interrupted", NULL);
-        st = bench_fail(
-            err, BENCH_EINTR, "interrupted by %s after %zu level(s); %s holds what was measured",
-            g_signal == SIGTERM ? "SIGTERM" : "SIGINT", sum->n_levels, sum->results_path);
+        st = bench_fail(err, BENCH_EINTR, "%s %s after %zu level(s); %s holds what was measured",
+                        aborted ? "aborted by a second" : "interrupted by",
+                        g_signal == SIGTERM ? "SIGTERM" : "SIGINT", sum->n_levels,
+                        sum->results_path);
     } else {
         results_set_root_attr(res, "run_status", "complete", NULL);
     }

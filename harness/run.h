@@ -19,7 +19,9 @@ typedef struct {
     char api[16];
     char results_path[1024];
     char created_utc[32];
-    int interrupted; /* stopped by SIGINT/SIGTERM */
+    int interrupted;       /* stopped by SIGINT/SIGTERM: 1, or 2 when a second signal aborted */
+    char tls_verify[16];   /* "system", "cacert" or "insecure" (config_tls_mode) */
+    char first_error[320]; /* the first failed request's class and message, "" none */
     level_metrics levels[CONFIG_MAX_LEVELS];
     size_t n_levels; /* levels measured (fewer when interrupted) */
 } run_summary;

@@ -24,6 +24,8 @@
 
 #include "clock.h"
 
+extern char **environ;
+
 #define SIMPROC_READY_TIMEOUT_MS 10000
 #define SIMPROC_STOP_TIMEOUT_MS 5000
 
@@ -83,7 +85,8 @@ static void describe_status(int status, char *buf, size_t bufsz)
  * returns. */
 __attribute__((noreturn)) static void child_exec(pid_t parent, int out_fd, int null_fd,
                                                  const char *exe, char *const argv[],
-                                                 const char *exec_msg, size_t exec_msg_len)
+                                                 char *const envp[], const char *exec_msg,
+                                                 size_t exec_msg_len)
 {
     /* Handlers are reset by exec, but ignored signals stay ignored: give the
      * server default dispositions; then clear the mask inherited from
@@ -115,7 +118,7 @@ __attribute__((noreturn)) static void child_exec(pid_t parent, int out_fd, int n
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    execv(exe, argv);
+    execve(exe, argv, envp);
     ssize_t w = write(STDERR_FILENO, exec_msg, exec_msg_len);
     (void)w;
     _exit(127);
@@ -172,12 +175,26 @@ static int read_ready_line(int fd, char *url, size_t urlsz)
     }
 }
 
-bench_status simproc_start(const char *model, const char *const *extra_args, simproc **out,
-                           bench_err *err)
+/* Is environment entry e ("NAME=value") one of the names the child must not
+ * see? */
+static int env_hidden(const char *e, const char *const *hide)
+{
+    static const char *const always[] = {"OPENAI_API_KEY", NULL};
+    const char *const *lists[2] = {always, hide};
+    size_t nl = strcspn(e, "=");
+    for (int l = 0; l < 2; l++)
+        for (const char *const *h = lists[l]; h && *h; h++)
+            if (strlen(*h) == nl && strncmp(e, *h, nl) == 0)
+                return 1;
+    return 0;
+}
+
+bench_status simproc_start_env(const char *model, const char *const *extra_args,
+                               const char *const *hide_env, simproc **out, bench_err *err)
 {
     bench_status st = BENCH_OK;
     simproc *p = NULL;
-    char **argv = NULL;
+    char **argv = NULL, **envp = NULL;
     int pipefd[2] = {-1, -1}, null_fd = -1;
     pid_t pid = -1;
     *out = NULL;
@@ -189,7 +206,13 @@ bench_status simproc_start(const char *model, const char *const *extra_args, sim
         nextra++;
     p = calloc(1, sizeof *p);
     argv = calloc(8 + nextra + 1, sizeof *argv);
-    if (!p || !argv) {
+    /* The child's environment, built before fork: ours without the API
+     * keys (the simulator checks none, so it gets none). */
+    size_t nenv = 0;
+    while (environ && environ[nenv])
+        nenv++;
+    envp = calloc(nenv + 1, sizeof *envp);
+    if (!p || !argv || !envp) {
         st = bench_fail(err, BENCH_ENOMEM, "simulator: out of memory");
         goto out;
     }
@@ -205,6 +228,11 @@ bench_status simproc_start(const char *model, const char *const *extra_args, sim
     for (size_t i = 0; i < nextra; i++)
         argv[na++] = (char *)extra_args[i];
     argv[na] = NULL;
+    size_t ne = 0;
+    for (size_t i = 0; i < nenv; i++)
+        if (!env_hidden(environ[i], hide_env))
+            envp[ne++] = environ[i];
+    envp[ne] = NULL;
 
     char exec_msg[PATH_MAX + 64];
     int ml = snprintf(exec_msg, sizeof exec_msg, "bench: cannot execute %s\n", g_exe);
@@ -225,7 +253,7 @@ bench_status simproc_start(const char *model, const char *const *extra_args, sim
     pid_t parent = getpid();
     pid = fork();
     if (pid == 0)
-        child_exec(parent, pipefd[1], null_fd, g_exe, argv, exec_msg, exec_msg_len);
+        child_exec(parent, pipefd[1], null_fd, g_exe, argv, envp, exec_msg, exec_msg_len);
     int fork_errno = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (pid < 0) {
@@ -243,7 +271,9 @@ bench_status simproc_start(const char *model, const char *const *extra_args, sim
     char how[128];
     if (r == 0 && reap(pid, 2000, &status) == 1) {
         describe_status(status, how, sizeof how);
-        st = bench_fail(err, BENCH_ESYS,
+        /* status 2: it refused its arguments or input (bench_exit_code) */
+        st = bench_fail(err,
+                        WIFEXITED(status) && WEXITSTATUS(status) == 2 ? BENCH_EINPUT : BENCH_ESYS,
                         "simulated endpoint (%s serve --simulate %s) %s before it was ready; "
                         "its message, if any, is on stderr above",
                         g_exe, model, how);
@@ -271,12 +301,19 @@ out:
     if (null_fd >= 0)
         close(null_fd);
     free(argv);
+    free(envp);
     if (st == BENCH_OK) {
         *out = p;
         p = NULL;
     }
     free(p);
     return st;
+}
+
+bench_status simproc_start(const char *model, const char *const *extra_args, simproc **out,
+                           bench_err *err)
+{
+    return simproc_start_env(model, extra_args, NULL, out, err);
 }
 
 bench_status simproc_stop(simproc *p, bench_err *err)

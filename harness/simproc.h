@@ -24,7 +24,9 @@ void simproc_set_exe(const char *path);
  * *out is owned by the caller (simproc_stop frees it) and simproc_url()
  * gives the base URL ("http://127.0.0.1:PORT/v1"). Fails if the child does
  * not report readiness within 10 s; when it exits early its own message is
- * on stderr (inherited from bench) and err gives its exit status.
+ * on stderr (inherited from bench) and err gives its exit status (the
+ * status is BENCH_EINPUT when it exited with 2: it refused its arguments or
+ * input, BENCH_ESYS otherwise).
  *
  * Call it from a thread that lives as long as the child should (normally
  * the main thread): the kernel's parent-death signal fires when the forking
@@ -33,6 +35,13 @@ void simproc_set_exe(const char *path);
  * its own graceful shutdown; the child's stdin is /dev/null. */
 bench_status simproc_start(const char *model, const char *const *extra_args, simproc **out,
                            bench_err *err);
+
+/* simproc_start, with the variables named in hide_env (NULL-terminated,
+ * may be NULL) left out of the child's environment. OPENAI_API_KEY is
+ * always left out: the simulator checks no key, so it is never given one
+ * (neither on its command line nor in its environment). */
+bench_status simproc_start_env(const char *model, const char *const *extra_args,
+                               const char *const *hide_env, simproc **out, bench_err *err);
 
 /* Borrowed base URL, valid until simproc_stop. */
 const char *simproc_url(const simproc *p);

@@ -22,7 +22,10 @@ void summary_print_table(FILE *f, const run_summary *s)
             s->served_model, s->api);
     fprintf(f, "endpoint %s (%s)\n", s->endpoint,
             simulated ? "SIMULATED: embedded simulator, not a real model" : "remote");
-    fprintf(f, "results  %s\n\n", s->results_path);
+    fprintf(f, "results  %s\n", s->results_path);
+    if (strcmp(s->tls_verify, "insecure") == 0)
+        fprintf(f, "WARNING: --insecure: the server's TLS certificate was not verified\n");
+    fputc('\n', f);
     fprintf(f, "%5s %6s %5s %9s %9s %9s %8s %8s %9s %9s %10s %7s\n", "conc", "ok", "fail",
             "TTFT p50", "TTFT p99", "TPOT p50", "ITL p50", "ITL p99", "E2E p50", "E2E p99",
             "out tok/s", "req/s");
@@ -62,6 +65,9 @@ void summary_print_table(FILE *f, const run_summary *s)
                 (unsigned long long)s->levels[0].n_warmup);
     if (s->interrupted)
         fprintf(f, "\nINTERRUPTED: the table shows the levels measured before the signal.\n");
+    if (strcmp(s->tls_verify, "insecure") == 0)
+        fprintf(f, "\nWARNING: run with --insecure: the endpoint's TLS certificate was not "
+                   "verified, so nothing shows these figures came from the server named.\n");
     if (simulated)
         fprintf(f, "\nNOTE: these figures were measured on the embedded simulated endpoint; they "
                    "describe its calibrated latency model, not a real deployment.\n");
@@ -138,6 +144,7 @@ char *summary_json(const run_summary *s)
     cJSON_AddStringToObject(o, "endpoint", s->endpoint);
     cJSON_AddStringToObject(o, "endpoint_kind", s->endpoint_kind);
     cJSON_AddStringToObject(o, "api", s->api);
+    cJSON_AddStringToObject(o, "tls_verify", s->tls_verify[0] ? s->tls_verify : "system");
     cJSON_AddStringToObject(o, "created_utc", s->created_utc);
     cJSON_AddStringToObject(o, "results_file", s->results_path);
     cJSON_AddBoolToObject(o, "interrupted", s->interrupted);

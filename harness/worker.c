@@ -94,6 +94,9 @@ static void slot_fail(slot *s, int cls, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(s->fail_msg, sizeof s->fail_msg, fmt, ap);
     va_end(ap);
+    /* Servers may quote the request, Authorization header included, in an
+     * error body: the key is never recorded nor printed. */
+    config_redact(s->fail_msg, s->w->a.api_key);
 }
 
 static int push_chunk(slot *s, const chunk_record *c)
@@ -295,6 +298,21 @@ static bench_status slot_init(worker *w, slot *s, bench_err *err)
     curl_easy_setopt(e, CURLOPT_PRIVATE, s);
     /* Compression would delay events behind the decompressor's buffering. */
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, NULL);
+    /* HTTPS: the system store by default; --cacert replaces it with one
+     * file; only --insecure turns verification off (config_tls_check has
+     * refused the two together). A refused certificate is a connect_error
+     * carrying curl's reason. */
+    if (c->tls.insecure) {
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    } else {
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+        if (c->tls.cacert) {
+            curl_easy_setopt(e, CURLOPT_CAINFO, c->tls.cacert);
+            curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+        }
+    }
     return BENCH_OK;
 }
 

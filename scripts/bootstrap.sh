@@ -8,8 +8,11 @@
 BENCH_PKGS_RUN="meson ninja-build pkg-config gcc libc6-dev libcurl4-openssl-dev libcjson-dev
 libhdf5-dev libcunit1-dev libevent-dev libcsv-dev zlib1g-dev gnuplot-nox ca-certificates
 python3"
-# Further packages the test suite needs (h5py layout checks, mock-llm via npm).
-BENCH_PKGS_TEST="python3 python3-h5py python3-numpy hdf5-tools chromium"
+# Further packages the test suite needs (h5py layout checks, mock-llm via npm;
+# clang and its runtimes for the libFuzzer targets of fuzz/; openssl makes
+# the self-signed certificate of tests/test_tls_secrets.c).
+BENCH_PKGS_TEST="python3 python3-h5py python3-numpy hdf5-tools chromium clang libclang-rt-14-dev
+openssl"
 
 bench_say() { printf 'bench: %s\n' "$*" >&2; }
 

@@ -1,5 +1,6 @@
 /* Unit tests: flag value parsing (levels, durations, timeouts) and the
  * configuration's JSON form. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +39,11 @@ static void test_levels_bad(void)
         CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "--concurrency"));
     }
     CU_ASSERT_EQUAL(config_parse_levels("1-300", "--concurrency", lv, &n, &e), BENCH_EUSAGE);
+    /* the message starts with the flag; the list is named when it has more */
+    CU_ASSERT_EQUAL(config_parse_levels("0", "--concurrency", lv, &n, &e), BENCH_EUSAGE);
+    CU_ASSERT_STRING_EQUAL(e.msg, "--concurrency: 0 is out of range [1, 65536]");
+    CU_ASSERT_EQUAL(config_parse_levels("1,0,8", "--concurrency", lv, &n, &e), BENCH_EUSAGE);
+    CU_ASSERT_STRING_EQUAL(e.msg, "--concurrency: 0 is out of range [1, 65536] (in '1,0,8')");
 }
 
 static void test_durations(void)
@@ -112,6 +118,57 @@ static void test_requests_per_level(void)
     config_free(&c);
 }
 
+/* The key out of messages: whole, cut at the end, cut before "...". */
+static void test_redact(void)
+{
+    const char *key = "sk-test-0123456789abcdef";
+    char m[256];
+    snprintf(m, sizeof m, "HTTP 401: bad key Bearer %s (twice: %s)", key, key);
+    config_redact(m, key);
+    CU_ASSERT_STRING_EQUAL(m, "HTTP 401: bad key Bearer [redacted] (twice: [redacted])");
+    snprintf(m, sizeof m, "HTTP 401: cut Bearer sk-test-0123");
+    config_redact(m, key);
+    CU_ASSERT_STRING_EQUAL(m, "HTTP 401: cut Bearer [redacted]");
+    snprintf(m, sizeof m, "HTTP 401: cut Bearer sk-t...");
+    config_redact(m, key);
+    CU_ASSERT_STRING_EQUAL(m, "HTTP 401: cut Bearer ****...");
+    snprintf(m, sizeof m, "no key here: sk-");
+    config_redact(m, key);
+    CU_ASSERT_STRING_EQUAL(m, "no key here: sk-"); /* under 4 characters: left */
+    snprintf(m, sizeof m, "short abc key abc");
+    config_redact(m, "abc");
+    CU_ASSERT_STRING_EQUAL(m, "short *** key ***");
+    config_redact(m, NULL);
+    config_redact(m, "");
+    CU_ASSERT_STRING_EQUAL(m, "short *** key ***");
+}
+
+static void test_tls(void)
+{
+    run_config c;
+    bench_err e;
+    config_defaults(&c);
+    CU_ASSERT_STRING_EQUAL(config_tls_mode(&c.tls), "system");
+    CU_ASSERT_EQUAL(config_tls_check(&c.tls, "--", &e), BENCH_OK);
+    char *j = config_to_json(&c, "m", "https://h/v1", "remote");
+    CU_ASSERT_PTR_NOT_NULL(strstr(j, "\"tls\":{\"verify\":\"system\",\"cacert\":null}"));
+    CU_ASSERT_EQUAL(config_json_insecure(j), 0);
+    free(j);
+    c.tls.insecure = 1;
+    j = config_to_json(&c, "m", "https://h/v1", "remote");
+    CU_ASSERT_EQUAL(config_json_insecure(j), 1);
+    free(j);
+    c.tls.cacert = strdup("/no/such/ca.pem");
+    CU_ASSERT_EQUAL(config_tls_check(&c.tls, "--", &e), BENCH_EUSAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "contradict"));
+    c.tls.insecure = 0;
+    CU_ASSERT_STRING_EQUAL(config_tls_mode(&c.tls), "cacert");
+    CU_ASSERT_EQUAL(config_tls_check(&c.tls, "--judge-", &e), BENCH_EUSAGE);
+    CU_ASSERT_EQUAL(strncmp(e.msg, "--judge-cacert: /no/such/ca.pem: ", 33), 0);
+    config_free(&c);
+    CU_ASSERT_PTR_NULL(c.tls.cacert);
+}
+
 static CU_TestInfo tests[] = {
     {"requests per level", test_requests_per_level},
     {"concurrency lists and ranges", test_levels},
@@ -119,6 +176,8 @@ static CU_TestInfo tests[] = {
     {"durations with units", test_durations},
     {"timeout spec", test_timeouts},
     {"config JSON without secrets", test_json_has_no_secret},
+    {"the key redacted from messages", test_redact},
+    {"TLS options: check, mode, JSON", test_tls},
     CU_TEST_INFO_NULL,
 };
 

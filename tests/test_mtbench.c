@@ -276,6 +276,38 @@ static void test_rating(void)
     set = NULL;
 }
 
+/* mtbench_parse on bytes: the three files as mtbench_load reads them. A
+ * question_id beyond int's range was converted to int unchecked (undefined
+ * behaviour; found by fuzz/fuzz_jsonl): now it is not an integer id. */
+static void test_parse_bytes(void)
+{
+    const char *q = "{\"question_id\": 81, \"category\": \"writing\", \"turns\": [\"a\", \"b\"]}\n";
+    const char *j = "{\"name\": \"single-v1\", \"system_prompt\": \"s\", \"prompt_template\": "
+                    "\"{question} {answer}\", \"output_format\": \"[[rating]]\"}\r\n";
+    const char *text[3] = {q, j, ""};
+    size_t len[3] = {strlen(q), strlen(j), 0};
+    const char *origin[3] = {"q.jsonl", "j.jsonl", "r.jsonl"};
+    mtbench_set *s = NULL;
+    bench_err e;
+    CU_ASSERT_EQUAL_FATAL(mtbench_parse(text, len, origin, &s, &e), BENCH_OK);
+    CU_ASSERT_EQUAL(s->nq, 1);
+    CU_ASSERT_EQUAL(s->njudge, 1);
+    mtbench_free(s);
+
+    static const char *const huge[] = {"1e64", "-1e64", "2147483648", "81.5"};
+    for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++) {
+        char line[160];
+        snprintf(line, sizeof line,
+                 "{\"question_id\": %s, \"category\": \"math\", \"turns\": [\"a\", \"b\"]}",
+                 huge[i]);
+        text[0] = line;
+        len[0] = strlen(line);
+        CU_ASSERT_EQUAL(mtbench_parse(text, len, origin, &s, &e), BENCH_EINPUT);
+        CU_ASSERT_PTR_NULL(s);
+        CU_ASSERT_STRING_EQUAL(e.msg, "q.jsonl:1: no integer \"question_id\"");
+    }
+}
+
 static CU_TestInfo tests[] = {
     {"load questions, judge prompts, references", test_load},
     {"load errors name file and line", test_load_errors},
@@ -283,6 +315,7 @@ static CU_TestInfo tests[] = {
     {"judge message: writing, turn 1 (single-v1)", test_judge_single_turn1},
     {"judge message: math, turn 2 (single-math-v1-multi-turn)", test_judge_math_turn2},
     {"rating regex", test_rating},
+    {"parse from bytes; ids beyond int", test_parse_bytes},
     CU_TEST_INFO_NULL,
 };
 

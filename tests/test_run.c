@@ -4,10 +4,17 @@
  * counts against usage, injected faults against the recorded classes, and the
  * file against docs/FORMAT.md with h5py. */
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cutest.h"
@@ -461,6 +468,333 @@ static void test_ttft_calibration(void)
     free(h5);
 }
 
+/* --- interruption and full disks (docs/RELIABILITY.md) ------------------- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Start bench with args (NULL-terminated, without the executable), stdout
+ * to /dev/null and stderr to the file errpath; returns its pid. */
+static pid_t start_bench(const char *const *args, const char *errpath)
+{
+    const char *argv[48];
+    int n = 0;
+    argv[n++] = cutest_bench_exe();
+    for (; *args && n < 47; args++)
+        argv[n++] = *args;
+    argv[n] = NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null_fd = open("/dev/null", O_RDWR);
+        int e = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (null_fd < 0 || e < 0)
+            _exit(127);
+        dup2(null_fd, 0);
+        dup2(null_fd, 1);
+        dup2(e, 2);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Wait up to timeout_s for pid: its exit status (128 + signal when killed),
+ * -1 after killing it at the timeout. */
+static int wait_bench(pid_t pid, double timeout_s)
+{
+    double deadline = now_s() + timeout_s;
+    int status = 0;
+    for (;;) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        if (now_s() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return -1;
+        }
+        usleep(10000);
+    }
+}
+
+static char *slurp(const char *path)
+{
+    char *s = NULL;
+    bench_err e;
+    if (file_read_all(path, 1 << 20, &s, NULL, &e) != BENCH_OK)
+        return strdup("");
+    return s;
+}
+
+/* The results file at path opens; *levels gets its level count and, per
+ * level, the number of request rows and how many were cancelled. */
+static int open_counts(const char *path, size_t *levels, size_t rows[8], size_t cancelled[8],
+                       char *status, size_t statusz)
+{
+    results_file *f = NULL;
+    bench_err e;
+    if (results_open(path, &f, &e) != BENCH_OK) {
+        fprintf(stderr, "%s\n", e.msg);
+        return -1;
+    }
+    *levels = results_file_level_count(f);
+    const char *rs = results_file_attr(f, "run_status");
+    snprintf(status, statusz, "%s", rs ? rs : "");
+    for (size_t i = 0; i < *levels && i < 8; i++) {
+        req_record *r = NULL;
+        size_t n = 0;
+        rows[i] = cancelled[i] = 0;
+        if (results_read_requests(f, results_file_level(f, i)->concurrency, &r, &n, &e) !=
+            BENCH_OK) {
+            fprintf(stderr, "%s\n", e.msg);
+            results_file_close(f);
+            return -1;
+        }
+        rows[i] = n;
+        for (size_t k = 0; k < n; k++)
+            cancelled[i] += r[k].status == REQ_CANCELLED;
+        free(r);
+    }
+    results_file_close(f);
+    return 0;
+}
+
+/* check_h5_layout.py (h5py) on path: 0 when the file follows docs/FORMAT.md. */
+static int h5py_check(const char *path)
+{
+    char script[4096];
+    snprintf(script, sizeof script, "%s/tests/check_h5_layout.py", cutest_root());
+    const char *py[] = {"/usr/bin/python3", script, path, NULL};
+    char *out = NULL;
+    int rc = cutest_spawn(py, &out, NULL, 120);
+    fprintf(stderr, "h5py %s: %s", path, out ? out : "");
+    free(out);
+    return rc;
+}
+
+/* Every request of the level stalls for 30 s after its first tokens, so the
+ * four in flight outlast the 5 s grace: SIGTERM cancels them after 5 s and
+ * exits 143; SIGINT then a second SIGINT 0.1 s later cancels them at once,
+ * exits 130 within a fraction of a second, and either way the file is
+ * closed readable with what was measured. */
+static void test_signals(void)
+{
+    for (int second = 0; second < 2; second++) {
+        char *h5 = cutest_path(g_dir, second ? "sig2.h5" : "sig1.h5");
+        char *errp = cutest_path(g_dir, second ? "sig2.err" : "sig1.err");
+        const char *args[] = {"--model",       "mistral-7b", "--concurrency", "4",
+                              "--requests",    "200",        "--warmup",      "0",
+                              "--output",      h5,           "--sim-faults",  "stall=0.25:30",
+                              "--no-progress", NULL};
+        pid_t pid = start_bench(args, errp);
+        CU_ASSERT_FATAL(pid > 0);
+        sleep(2); /* the level runs, some requests stall */
+        kill(pid, second ? SIGINT : SIGTERM);
+        double t1 = now_s();
+        if (second) {
+            usleep(100000);
+            t1 = now_s();
+            kill(pid, SIGINT);
+        }
+        int rc = wait_bench(pid, 30);
+        double took = now_s() - t1;
+        char *err = slurp(errp);
+        fprintf(stderr, "%s: exit %d %.2f s after the %s signal: %s",
+                second ? "SIGINT twice" : "SIGTERM", rc, took, second ? "second" : "only", err);
+        CU_ASSERT_EQUAL(rc, second ? 130 : 143);
+        if (second) {
+            CU_ASSERT(took < 2.0);
+            CU_ASSERT_PTR_NOT_NULL(strstr(err, "aborted by a second SIGINT"));
+            /* the report is skipped after a second signal */
+            CU_ASSERT_PTR_NULL(strstr(err, "bench report: wrote"));
+        } else {
+            CU_ASSERT(took >= 4.5 && took < 10.0); /* the 5 s grace, then cancelled */
+            CU_ASSERT_PTR_NOT_NULL(strstr(err, "interrupted by SIGTERM"));
+        }
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, h5));
+        size_t levels = 0, rows[8] = {0}, cancelled[8] = {0};
+        char status[64];
+        CU_ASSERT_EQUAL_FATAL(open_counts(h5, &levels, rows, cancelled, status, sizeof status), 0);
+        CU_ASSERT_STRING_EQUAL(status, "interrupted");
+        CU_ASSERT_EQUAL(levels, 1);
+        CU_ASSERT(rows[0] > 0 && rows[0] < 200);
+        CU_ASSERT(cancelled[0] >= 1); /* the stalled requests in flight */
+        CU_ASSERT_EQUAL(h5py_check(h5), 0);
+        free(err);
+        free(errp);
+        free(h5);
+    }
+}
+
+/* No room for the writer's reserve (8 MiB): refused before any request, the
+ * file removed, one line naming it. */
+static void test_no_room_at_start(void)
+{
+    char *h5 = cutest_path(g_dir, "noroom.h5");
+    const char *argv[] = {"/usr/bin/prlimit",
+                          "--fsize=1048576",
+                          cutest_bench_exe(),
+                          "--model",
+                          "mistral-7b",
+                          "--concurrency",
+                          "1",
+                          "--requests",
+                          "5",
+                          "--no-progress",
+                          "--output",
+                          h5,
+                          NULL};
+    char *err = NULL;
+    int rc = cutest_spawn(argv, NULL, &err, 60);
+    fprintf(stderr, "1 MiB file size limit: exit %d: %s", rc, err);
+    CU_ASSERT_EQUAL(rc, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "kept in reserve"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "nothing was sent"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, h5));
+    CU_ASSERT_NOT_EQUAL(access(h5, F_OK), 0);
+    free(err);
+    free(h5);
+}
+
+/* The run of the full-disk tests: c1 then c4, 128 tokens per request at ten
+ * times the simulator's speed (about 300 KB of results in 3 s). */
+#define DISK_ARGS(h5)                                                                              \
+    cutest_bench_exe(), "--model", "mistral-7b", "--concurrency", "1,4", "--requests",             \
+        "20,c4=600", "--warmup", "0", "--output-tokens", "128", "--sim-slowdown", "0.1",           \
+        "--no-report", "--no-progress", "--output", (h5), NULL
+
+/* The space guard: the file size limit leaves less than the reserve plus
+ * twice a batch once c4 runs, so the run stops in c4; the file keeps c1 and
+ * the part of c4 measured, ended normally; exit 1 with a message naming the
+ * file. prefix: the command bench runs under (NULL-terminated, may be NULL). */
+static void expect_guard_stop(const char *h5, const char *const *prefix)
+{
+    const char *argv[40];
+    int n = 0;
+    for (; prefix && *prefix; prefix++)
+        argv[n++] = *prefix;
+    const char *rest[] = {DISK_ARGS(h5)};
+    for (size_t i = 0; i < sizeof rest / sizeof *rest; i++)
+        argv[n++] = rest[i];
+    char *err = NULL;
+    int rc = cutest_spawn(argv, NULL, &err, 120);
+    fprintf(stderr, "guard: exit %d: %s", rc, err);
+    CU_ASSERT_EQUAL(rc, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "kept in reserve"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "stopped the run in level c4"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "holds everything measured"));
+    size_t levels = 0, rows[8] = {0}, cancelled[8] = {0};
+    char status[64];
+    CU_ASSERT_EQUAL_FATAL(open_counts(h5, &levels, rows, cancelled, status, sizeof status), 0);
+    CU_ASSERT_EQUAL(levels, 2);
+    CU_ASSERT_EQUAL(rows[0], 20);
+    CU_ASSERT(rows[1] > 0 && rows[1] < 600);
+    CU_ASSERT_STRING_EQUAL(status, "failed");
+    CU_ASSERT_EQUAL(h5py_check(h5), 0);
+    free(err);
+}
+
+/* With the guard off (BENCH_WRITE_RESERVE_MIB=0) the write itself fails in
+ * the middle of c4: bench neither crashes nor damages the file (it opens,
+ * with c1), and the rows of c4 it still held are in the recovery file the
+ * message names, itself a valid results file. want_dir: where the recovery
+ * file must be. */
+static void expect_recovery(const char *h5, const char *const *prefix, const char *want_dir)
+{
+    const char *argv[40];
+    int n = 0;
+    for (; prefix && *prefix; prefix++)
+        argv[n++] = *prefix;
+    const char *rest[] = {DISK_ARGS(h5)};
+    for (size_t i = 0; i < sizeof rest / sizeof *rest; i++)
+        argv[n++] = rest[i];
+    char *err = NULL;
+    int rc = cutest_spawn(argv, NULL, &err, 120);
+    fprintf(stderr, "failed write: exit %d: %s", rc, err);
+    CU_ASSERT_EQUAL(rc, 1);
+    size_t levels = 0, rows[8] = {0}, cancelled[8] = {0};
+    char status[64];
+    CU_ASSERT_EQUAL_FATAL(open_counts(h5, &levels, rows, cancelled, status, sizeof status), 0);
+    CU_ASSERT_EQUAL(levels, 1);
+    CU_ASSERT_EQUAL(rows[0], 20);
+    CU_ASSERT_EQUAL(h5py_check(h5), 0);
+    /* "... the N request(s) of level c4 it had not taken yet are in the
+     * recovery file PATH (the M it had taken are lost)" */
+    const char *at = strstr(err, "are in the recovery file ");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+    const char *np = strstr(err, "the ");
+    unsigned long long kept = 0;
+    while (np && np < at && sscanf(np, "the %llu request(s) of level c4", &kept) != 1)
+        np = strstr(np + 1, "the ");
+    char rec[1024];
+    CU_ASSERT_EQUAL_FATAL(sscanf(at + strlen("are in the recovery file "), "%1023s", rec), 1);
+    CU_ASSERT_EQUAL(strncmp(rec, want_dir, strlen(want_dir)), 0);
+    CU_ASSERT(kept > 0);
+    CU_ASSERT_EQUAL_FATAL(open_counts(rec, &levels, rows, cancelled, status, sizeof status), 0);
+    CU_ASSERT_EQUAL(levels, 1);
+    CU_ASSERT_EQUAL(rows[0], kept);
+    CU_ASSERT_STRING_EQUAL(status, "recovery");
+    CU_ASSERT_EQUAL(h5py_check(rec), 0);
+    free(err);
+}
+
+static void test_file_size_limit(void)
+{
+    char *h5 = cutest_path(g_dir, "fsize.h5");
+    /* 8 MiB of reserve + 200 KiB: c1 fits, c4's batches do not. */
+    const char *guard[] = {"/usr/bin/prlimit", "--fsize=8593408", NULL};
+    expect_guard_stop(h5, guard);
+    /* 150 KiB and no guard: HDF5's write fails in c4. */
+    const char *bare[] = {"/usr/bin/env", "BENCH_WRITE_RESERVE_MIB=0", "/usr/bin/prlimit",
+                          "--fsize=153600", NULL};
+    expect_recovery(h5, bare, g_dir);
+    free(h5);
+}
+
+/* The same on a full file system: a 12 MiB tmpfs, less a filler file. Needs
+ * root (mount); skipped with a note otherwise. With the guard off the
+ * recovery file cannot be beside the results file (the tmpfs is full) and
+ * goes to $TMPDIR. */
+static void test_full_tmpfs(void)
+{
+    char *mnt = cutest_path(g_dir, "tmpfs");
+    mkdir(mnt, 0755);
+    if (geteuid() != 0 || mount("tmpfs", mnt, "tmpfs", 0, "size=12m") != 0) {
+        fprintf(stderr,
+                "SKIPPED: full tmpfs: cannot mount a tmpfs at %s (%s); the file size "
+                "limit test covers the same code\n",
+                mnt, geteuid() != 0 ? "not root" : strerror(errno));
+        free(mnt);
+        return;
+    }
+    char *h5 = cutest_path(mnt, "r.h5"), *filler = cutest_path(mnt, "filler");
+    for (int guard = 1; guard >= 0; guard--) {
+        unlink(h5);
+        /* leave 8 MiB + 200 KiB (guard) or 150 KiB (no guard) free */
+        int fd = open(filler, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        CU_ASSERT_FATAL(fd >= 0);
+        off_t fill = (off_t)12 * 1048576 - (guard ? 8593408 : 153600);
+        CU_ASSERT_EQUAL(posix_fallocate(fd, 0, fill), 0);
+        close(fd);
+        if (guard) {
+            expect_guard_stop(h5, NULL);
+        } else {
+            char tmpdir[1100];
+            snprintf(tmpdir, sizeof tmpdir, "TMPDIR=%s", g_dir);
+            const char *bare[] = {"/usr/bin/env", "BENCH_WRITE_RESERVE_MIB=0", tmpdir, NULL};
+            expect_recovery(h5, bare, g_dir);
+        }
+    }
+    CU_ASSERT_EQUAL(umount(mnt), 0);
+    free(filler);
+    free(h5);
+    free(mnt);
+}
+
 static CU_TestInfo tests[] = {
     {"chunk times and usage vs the server's send log", test_measured_against_truth},
     {"injected errors recorded, run completes", test_injected_errors},
@@ -468,6 +802,10 @@ static CU_TestInfo tests[] = {
     {"bad flags: one line, exit 2", test_bad_flags},
     {"unwritable output, refused connections", test_output_and_connection_errors},
     {"TTFT calibration at concurrency 1 (400 requests)", test_ttft_calibration},
+    {"SIGTERM: 5 s grace; SIGINT twice: abort at once; file readable", test_signals},
+    {"no room for the reserve: refused before the first request", test_no_room_at_start},
+    {"file size limit: guard stops the run; failed write: recovery file", test_file_size_limit},
+    {"full tmpfs (root): guard stops the run; failed write: recovery in $TMPDIR", test_full_tmpfs},
     CU_TEST_INFO_NULL,
 };
 
