@@ -443,6 +443,8 @@ static void warn_if_short(const run_config *cfg, const char *path, uint64_t rese
     if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
         (uint64_t)rl.rlim_cur < avail)
         avail = (uint64_t)rl.rlim_cur;
+    if (avail < reserve)
+        return; /* the refusal that follows says it */
     uint64_t est = 0;
     for (size_t i = 0; i < cfg->n_levels; i++)
         est += ((uint64_t)config_requests_for(cfg, cfg->levels[i]) + (uint64_t)cfg->warmup) *
