@@ -131,7 +131,7 @@ static int cmp_row_offset(const void *a, const void *b)
 /* Feed a level's rows and chunks to acc, reading the chunk table in slices
  * of at most CHUNK_SLICE rows (one request's chunks never span two slices;
  * a longer request gets a slice of its own). rows are reordered. */
-bench_status report_feed_level(results_file *f, int c, req_record *rows, size_t n, metrics_acc *acc,
+static bench_status feed_level(results_file *f, int c, req_record *rows, size_t n, metrics_acc *acc,
                                bench_err *err)
 {
     bench_status st = BENCH_OK;
@@ -310,7 +310,7 @@ static bench_status read_run(rdata *d, const char *path, const report_opts *o, b
         }
         if ((st = metrics_acc_create(c, &mo, &acc, err)))
             goto out;
-        /* timeline rows before report_feed_level reorders them */
+        /* timeline rows before feed_level reorders them */
         if (c == pref && !m->tl) {
             m->tl = malloc((n + 1) * sizeof *m->tl);
             if (!m->tl) {
@@ -328,7 +328,7 @@ static bench_status read_run(rdata *d, const char *path, const report_opts *o, b
                     rows[k].t_end_ns - info->t_start_ns, req_class_is_success(rows[k].status)};
             }
         }
-        if ((st = report_feed_level(f, c, rows, n, acc, err)))
+        if ((st = feed_level(f, c, rows, n, acc, err)))
             goto wrap;
         level_metrics lm;
         if ((st = metrics_acc_finish(acc, &lm, err)))

@@ -14,7 +14,6 @@
 #include <stddef.h>
 
 #include "metrics.h"
-#include "results_read.h"
 #include "status.h"
 
 typedef struct {
@@ -56,13 +55,5 @@ bench_status report_headlines(const char *const *inputs, size_t n_inputs, const 
 
 /* `bench report ...` entry point (argv[0] = "report"). */
 int report_main(int argc, char **argv);
-
-/* Feed level c's rows and chunks to acc, reading the chunk table in slices
- * of at most 2^20 rows (one request's chunks never span two slices; a longer
- * request gets a slice of its own), so memory does not grow with the chunk
- * table. rows (the caller's) are reordered by chunk_offset. Shared by
- * bench report and bench compare. */
-bench_status report_feed_level(results_file *f, int c, req_record *rows, size_t n, metrics_acc *acc,
-                               bench_err *err);
 
 #endif
