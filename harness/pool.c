@@ -1,6 +1,8 @@
 #include "pool.h"
 
+#include <math.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -10,8 +12,10 @@
 struct pool {
     pool_args a;
     _Atomic uint64_t next_id; /* the one shared counter */
+    _Atomic int inflight, peak;
     worker **ws;
     int nw;
+    int64_t t_start;
 };
 
 static int n_cores(void)
@@ -31,6 +35,11 @@ bench_status pool_start(const pool_args *a, pool **out, bench_err *err)
         return bench_fail(err, BENCH_ENOMEM, "out of memory");
     p->a = *a;
     atomic_init(&p->next_id, 0);
+    atomic_init(&p->inflight, 0);
+    atomic_init(&p->peak, 0);
+    p->t_start = clock_now_ns();
+    if (!p->a.t_level)
+        p->a.t_level = p->t_start;
     int nw = a->cfg->threads > 0 ? a->cfg->threads : n_cores();
     if (nw > a->concurrency)
         nw = a->concurrency;
@@ -59,6 +68,11 @@ bench_status pool_start(const pool_args *a, pool **out, bench_err *err)
             .t0 = a->t0,
             .grace_s = 5.0,
             .stop = a->stop,
+            .arrival_ns = a->arrival_ns,
+            .t_level = p->a.t_level,
+            .tag = a->tag,
+            .inflight = &p->inflight,
+            .peak = &p->peak,
         };
         if ((st = worker_create(&wa, &p->ws[i], err)))
             goto out;
@@ -153,6 +167,30 @@ bench_status pool_run(const pool_args *a, const char *label, bench_err *err)
     pool_drain(p, NULL, NULL, NULL);
     pool_destroy(p);
     return st;
+}
+
+void pool_self_stats(const pool *p, pool_self *out)
+{
+    memset(out, 0, sizeof *out);
+    out->threads = p->nw;
+    out->peak_inflight = atomic_load_explicit(&p->peak, memory_order_relaxed);
+    stats_hist lag;
+    memset(&lag, 0, sizeof lag);
+    double busiest = 0;
+    for (int i = 0; i < p->nw; i++) {
+        const worker_self *ws = worker_self_stats(p->ws[i]);
+        out->cpu_s += ws->cpu_s;
+        out->loop_wakeups += ws->wakeups;
+        if (ws->wall_s > out->wall_s)
+            out->wall_s = ws->wall_s;
+        if (ws->wall_s > 0 && ws->cpu_s / ws->wall_s > busiest)
+            busiest = ws->cpu_s / ws->wall_s;
+        stats_hist_merge(&lag, &ws->lag);
+    }
+    out->cpu_busiest = busiest;
+    out->loop_lag_p50_ms = stats_hist_quantile_ns(&lag, 50) / 1e6;
+    out->loop_lag_p99_ms = stats_hist_quantile_ns(&lag, 99) / 1e6;
+    out->loop_lag_max_ms = lag.n ? (double)lag.max_ns / 1e6 : NAN;
 }
 
 void pool_destroy(pool *p)

@@ -85,3 +85,63 @@ void stats_dist_compute_f(float *v, size_t n, stats_dist *out)
 {
     summarise(v, n, sizeof *v, cmp_float, at_float, out);
 }
+
+/* Bucket of v: values below STATS_HIST_SUB map to themselves; above, the
+ * exponent e (v in [2^e, 2^(e+1))) selects a row of STATS_HIST_SUB buckets
+ * splitting that octave evenly. */
+static size_t hist_bucket(uint64_t v)
+{
+    if (v < STATS_HIST_SUB)
+        return (size_t)v;
+    int e = 63 - __builtin_clzll(v);         /* >= 4 */
+    uint64_t sub = (v >> (e - 4)) & 15;      /* the 4 bits after the leading one */
+    size_t b = (size_t)(e - 3) * STATS_HIST_SUB + (size_t)sub;
+    return b < STATS_HIST_BUCKETS ? b : STATS_HIST_BUCKETS - 1;
+}
+
+/* Largest value that falls in bucket b. */
+static double hist_upper(size_t b)
+{
+    if (b < STATS_HIST_SUB)
+        return (double)b;
+    int e = (int)(b / STATS_HIST_SUB) + 3;
+    uint64_t sub = b % STATS_HIST_SUB;
+    return ldexp((double)(16 + sub + 1), e - 4) - 1;
+}
+
+void stats_hist_add(stats_hist *h, int64_t ns)
+{
+    if (ns < 0)
+        ns = 0;
+    h->count[hist_bucket((uint64_t)ns)]++;
+    h->n++;
+    if (ns > h->max_ns)
+        h->max_ns = ns;
+}
+
+void stats_hist_merge(stats_hist *into, const stats_hist *from)
+{
+    for (size_t i = 0; i < STATS_HIST_BUCKETS; i++)
+        into->count[i] += from->count[i];
+    into->n += from->n;
+    if (from->max_ns > into->max_ns)
+        into->max_ns = from->max_ns;
+}
+
+double stats_hist_quantile_ns(const stats_hist *h, double q)
+{
+    if (h->n == 0)
+        return NAN;
+    uint64_t rank = (uint64_t)ceil((double)h->n * q / 100.0);
+    if (rank < 1)
+        rank = 1;
+    uint64_t seen = 0;
+    for (size_t b = 0; b < STATS_HIST_BUCKETS; b++) {
+        seen += h->count[b];
+        if (seen >= rank) {
+            double u = hist_upper(b);
+            return u < (double)h->max_ns ? u : (double)h->max_ns;
+        }
+    }
+    return (double)h->max_ns;
+}

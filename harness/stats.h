@@ -8,6 +8,7 @@
 #define BENCH_STATS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct {
     size_t n;
@@ -24,5 +25,25 @@ void stats_dist_compute(double *v, size_t n, stats_dist *out);
 /* The same for 32-bit samples (sorted in place), so a large sample set is
  * never copied to doubles. */
 void stats_dist_compute_f(float *v, size_t n, stats_dist *out);
+
+/* A fixed-size log-linear histogram of non-negative nanosecond durations,
+ * for samples too many to keep (the event loop's lag is sampled on every
+ * iteration): 16 sub-buckets per power of two, so a quantile is exact to
+ * within 1/16 (6.25%) of its value; below 16 ns, exact. Plain data: zero it
+ * to start, merge by adding. No allocation. */
+#define STATS_HIST_SUB 16
+#define STATS_HIST_BUCKETS (64 * STATS_HIST_SUB)
+typedef struct {
+    uint64_t count[STATS_HIST_BUCKETS];
+    uint64_t n;
+    int64_t max_ns;
+} stats_hist;
+
+void stats_hist_add(stats_hist *h, int64_t ns);
+void stats_hist_merge(stats_hist *into, const stats_hist *from);
+/* q-th percentile (0..100) in ns: the upper edge of the bucket holding the
+ * sample of rank ceil(n*q/100) (never below the true value, at most 6.25%
+ * above it), capped at the maximum seen; NAN when empty. */
+double stats_hist_quantile_ns(const stats_hist *h, double q);
 
 #endif

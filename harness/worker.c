@@ -1,13 +1,17 @@
 #include "worker.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "dynbuf.h"
@@ -25,14 +29,20 @@
  * reported (a day: anything longer is a server's mistake or a refusal). */
 #define RETRY_AFTER_VALUE_MAX 64
 #define RETRY_AFTER_MAX_S 86400.0
-/* Longest sleep in curl_multi_poll: bounds how late a first-token or idle
- * timeout and a stop request are noticed. */
-#define POLL_MAX_MS 20
+/* Longest sleep in the event loop: bounds how late a stop request is
+ * noticed. */
+#define POLL_MAX_NS (20 * 1000 * 1000LL)
+/* First-token and idle limits are checked at most this often (a scan of the
+ * busy slots): they are seconds long, so this is their resolution. */
+#define DEADLINE_SCAN_NS (10 * 1000 * 1000LL)
+/* Readiness events taken per epoll wait. */
+#define EPOLL_BATCH 256
 
 typedef struct slot slot;
 
 struct slot {
     worker *w;
+    int ready; /* slot_init done (slots are set up on first use) */
     CURL *easy;
     struct curl_slist *hdrs;
     sse_parser *sse;
@@ -66,8 +76,14 @@ struct worker {
     bench_status fatal;
     bench_err fatal_err;
     CURLM *multi;
+    int epfd;
+    int64_t curl_due; /* when curl wants CURL_SOCKET_TIMEOUT, -1 none */
     slot *slots;
+    int *free_slots; /* stack of idle slot indices */
+    int nfree;
+    int nbusy;
     int exhausted; /* the level's requests are all taken */
+    worker_self self;
     /* The tables below are filled by the worker and emptied by
      * worker_drain, under `lock`. */
     pthread_mutex_t lock;
@@ -270,6 +286,7 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
 static bench_status slot_init(worker *w, slot *s, bench_err *err)
 {
     s->w = w;
+    s->ready = 1;
     dynbuf_init(&s->body, 64u << 20);
     dynbuf_init(&s->prompt, 64u << 20);
     dynbuf_init(&s->errbody, ERR_BODY_MAX);
@@ -318,6 +335,8 @@ static bench_status slot_init(worker *w, slot *s, bench_err *err)
 
 static void slot_free(slot *s)
 {
+    if (!s->ready)
+        return;
     if (s->easy)
         curl_easy_cleanup(s->easy);
     curl_slist_free_all(s->hdrs);
@@ -393,7 +412,11 @@ static bench_status slot_start(worker *w, slot *s, uint64_t id, int64_t t_sched_
     struct curl_slist *l = NULL;
     l = curl_slist_append(l, "Content-Type: application/json");
     l = l ? curl_slist_append(l, "Accept: text/event-stream") : NULL;
-    snprintf(h, sizeof h, "X-Request-Id: c%d-%llu", w->a.level, (unsigned long long)s->rec.id);
+    if (w->a.tag)
+        snprintf(h, sizeof h, "X-Request-Id: %s-%llu", w->a.tag, (unsigned long long)s->rec.id);
+    else
+        snprintf(h, sizeof h, "X-Request-Id: c%d-%llu", w->a.level,
+                 (unsigned long long)s->rec.id);
     l = l ? curl_slist_append(l, h) : NULL;
     l = l ? curl_slist_append(l, "Expect:") : NULL;
     if (l && w->a.api_key && *w->a.api_key) {
@@ -415,6 +438,15 @@ static bench_status slot_start(worker *w, slot *s, uint64_t id, int64_t t_sched_
     if (mc != CURLM_OK)
         return bench_fail(err, BENCH_ESYS, "curl_multi_add_handle: %s", curl_multi_strerror(mc));
     s->busy = 1;
+    w->nbusy++;
+    if (w->a.inflight) {
+        int now_in = atomic_fetch_add_explicit(w->a.inflight, 1, memory_order_relaxed) + 1;
+        int pk = atomic_load_explicit(w->a.peak, memory_order_relaxed);
+        while (now_in > pk && !atomic_compare_exchange_weak_explicit(
+                                  w->a.peak, &pk, now_in, memory_order_relaxed,
+                                  memory_order_relaxed))
+            ;
+    }
     return BENCH_OK;
 }
 
@@ -460,6 +492,10 @@ static bench_status slot_finish(worker *w, slot *s, int res_or_abort, bench_err 
     int64_t now = clock_now_ns();
     curl_multi_remove_handle(w->multi, s->easy);
     s->busy = 0;
+    w->nbusy--;
+    w->free_slots[w->nfree++] = (int)(s - w->slots);
+    if (w->a.inflight)
+        atomic_fetch_sub_explicit(w->a.inflight, 1, memory_order_relaxed);
     req_record *r = &s->rec;
     r->t_end_ns = now - w->a.t0;
     if (!s->http_checked) {
@@ -545,13 +581,49 @@ static bench_status slot_finish(worker *w, slot *s, int res_or_abort, bench_err 
     return BENCH_OK;
 }
 
+/* CURLMOPT_SOCKETFUNCTION: mirror curl's interest in a socket into the
+ * worker's epoll set. */
+static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    worker *w = userp;
+    (void)e;
+    if (what == CURL_POLL_REMOVE) {
+        epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+        return 0;
+    }
+    struct epoll_event ev = {.events = 0, .data.fd = fd};
+    if (what & CURL_POLL_IN)
+        ev.events |= EPOLLIN;
+    if (what & CURL_POLL_OUT)
+        ev.events |= EPOLLOUT;
+    int op = socketp ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (epoll_ctl(w->epfd, op, fd, &ev) != 0) {
+        /* A socket number curl closed and reopened, or one we never saw. */
+        op = op == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+        if (epoll_ctl(w->epfd, op, fd, &ev) != 0)
+            return -1;
+    }
+    if (!socketp)
+        curl_multi_assign(w->multi, fd, w);
+    return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: remember when curl wants its timeout action. */
+static int on_timer(CURLM *m, long timeout_ms, void *userp)
+{
+    worker *w = userp;
+    (void)m;
+    w->curl_due = timeout_ms < 0 ? -1 : clock_now_ns() + (int64_t)timeout_ms * 1000000LL;
+    return 0;
+}
+
 /* Abort in-flight transfers that passed the first-token or idle limit, or
  * all of them (as cancelled) when cancel_all is set. */
 static bench_status check_deadlines(worker *w, int64_t now, int cancel_all, bench_err *err)
 {
     const config_timeouts *t = &w->a.cfg->timeout;
     int64_t ft = (int64_t)(t->first_token_s * 1e9), idle = (int64_t)(t->idle_s * 1e9);
-    for (int i = 0; i < w->a.slots; i++) {
+    for (int i = 0; i < w->a.slots && w->nbusy > 0; i++) {
         slot *s = &w->slots[i];
         if (!s->busy)
             continue;
@@ -575,73 +647,186 @@ static bench_status check_deadlines(worker *w, int64_t now, int cancel_all, benc
     return BENCH_OK;
 }
 
+/* A free slot, set up on first use; NULL when all are busy. */
+static slot *slot_take(worker *w, bench_status *st, bench_err *err)
+{
+    *st = BENCH_OK;
+    if (w->nfree == 0)
+        return NULL;
+    slot *s = &w->slots[w->free_slots[w->nfree - 1]];
+    if (!s->ready && (*st = slot_init(w, s, err)))
+        return NULL;
+    w->nfree--;
+    return s;
+}
+
+/* Send every request that is due and has a slot. Closed loop: one per free
+ * slot, scheduled now. Open loop: those whose due time has passed, taken in
+ * id order from the shared counter; *next_due is set to the next one's due
+ * time when a slot is free but it is not due yet (else left alone). */
+static bench_status start_due(worker *w, int64_t now, int64_t *next_due, bench_err *err)
+{
+    bench_status st = BENCH_OK;
+    while (!w->exhausted && w->nfree > 0) {
+        uint64_t id;
+        int64_t sched = now;
+        if (!w->a.arrival_ns) {
+            id = atomic_fetch_add_explicit(w->a.next_id, 1, memory_order_relaxed);
+        } else {
+            id = atomic_load_explicit(w->a.next_id, memory_order_relaxed);
+            if (id < w->a.n_requests) {
+                sched = w->a.t_level + w->a.arrival_ns[id];
+                if (sched > now) {
+                    *next_due = sched;
+                    return BENCH_OK;
+                }
+                if (!atomic_compare_exchange_weak_explicit(w->a.next_id, &id, id + 1,
+                                                           memory_order_relaxed,
+                                                           memory_order_relaxed))
+                    continue; /* another worker took it: look again */
+            }
+        }
+        if (id >= w->a.n_requests) {
+            w->exhausted = 1;
+            break;
+        }
+        slot *s = slot_take(w, &st, err);
+        if (!s)
+            return st; /* cannot happen with nfree > 0 but for slot_init failing */
+        if ((st = slot_start(w, s, id, sched, err)))
+            return st;
+    }
+    return st;
+}
+
+/* Feed curl the readiness of one socket, or its timeout, and record every
+ * transfer that ended. */
+static bench_status drive(worker *w, curl_socket_t fd, int flags, bench_err *err)
+{
+    int running = 0;
+    CURLMcode mc = curl_multi_socket_action(w->multi, fd, flags, &running);
+    if (mc != CURLM_OK)
+        return bench_fail(err, BENCH_ESYS, "curl_multi_socket_action: %s",
+                          curl_multi_strerror(mc));
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(w->multi, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        slot *s = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
+        bench_status st = slot_finish(w, s, (int)msg->data.result, err);
+        if (st)
+            return st;
+    }
+    return BENCH_OK;
+}
+
+/* Wait for readiness until `until` (absolute ns) at the latest, with
+ * nanosecond resolution where the kernel has epoll_pwait2. */
+static int wait_events(worker *w, struct epoll_event *evs, int64_t until, int64_t now)
+{
+    int64_t d = until - now;
+    if (d < 0)
+        d = 0;
+    static _Atomic int no_pwait2;
+    if (!atomic_load_explicit(&no_pwait2, memory_order_relaxed)) {
+        struct timespec ts = {(time_t)(d / 1000000000LL), (long)(d % 1000000000LL)};
+        int n = epoll_pwait2(w->epfd, evs, EPOLL_BATCH, &ts, NULL);
+        if (n >= 0 || errno != ENOSYS)
+            return n;
+        atomic_store_explicit(&no_pwait2, 1, memory_order_relaxed);
+    }
+    return epoll_wait(w->epfd, evs, EPOLL_BATCH, (int)((d + 999999) / 1000000));
+}
+
+static double thread_cpu_s(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_THREAD, &ru) != 0)
+        return 0;
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* The event loop. Each iteration: send what is due, wait for readiness or
+ * the earliest deadline (curl's timer, the next open-loop arrival, the
+ * deadline scan, the stop poll), hand each ready socket to curl, then run
+ * curl's timeout action if due. Loop lag (docs/METRICS.md "Client") is
+ * sampled twice an iteration: how late the wait returned past the deadline
+ * it slept for, and how long the iteration's work kept the loop from
+ * waiting again (the longest a socket that became ready meanwhile waited
+ * to be noticed). */
 static void *worker_main(void *arg)
 {
     worker *w = arg;
     bench_err *err = &w->fatal_err;
     bench_status st = BENCH_OK;
-    int64_t grace_deadline = 0;
-    int nbusy = 0;
+    int64_t grace_deadline = 0, next_scan = 0;
+    struct epoll_event evs[EPOLL_BATCH];
+    int64_t t_begin = clock_now_ns();
+    int64_t woke = t_begin;
+    double cpu_begin = thread_cpu_s();
 
     for (;;) {
-        int stop = atomic_load_explicit(w->a.stop, memory_order_relaxed);
         int64_t now = clock_now_ns();
+        int stop = atomic_load_explicit(w->a.stop, memory_order_relaxed);
         if (stop >= WORKER_STOP_GRACEFUL && !grace_deadline)
             grace_deadline = now + (int64_t)(w->a.grace_s * 1e9);
-        /* Closed loop: every free slot sends its next request right away. */
-        if (stop == WORKER_RUN) {
-            for (int i = 0; i < w->a.slots && !w->exhausted; i++) {
-                if (w->slots[i].busy)
-                    continue;
-                uint64_t id = atomic_fetch_add_explicit(w->a.next_id, 1, memory_order_relaxed);
-                if (id >= w->a.n_requests) {
-                    w->exhausted = 1;
-                    break;
-                }
-                if ((st = slot_start(w, &w->slots[i], id, now, err)))
-                    goto out;
-            }
-        }
-        nbusy = 0;
-        for (int i = 0; i < w->a.slots; i++)
-            nbusy += w->slots[i].busy;
-        if (nbusy == 0)
-            break;
-        int running = 0;
-        CURLMcode mc = curl_multi_perform(w->multi, &running);
-        if (mc != CURLM_OK) {
-            st = bench_fail(err, BENCH_ESYS, "curl_multi_perform: %s", curl_multi_strerror(mc));
+        int64_t next_due = -1;
+        if (stop == WORKER_RUN && (st = start_due(w, now, &next_due, err)))
             goto out;
-        }
-        CURLMsg *msg;
-        int left;
-        int finished = 0;
-        while ((msg = curl_multi_info_read(w->multi, &left)) != NULL) {
-            if (msg->msg != CURLMSG_DONE)
-                continue;
-            slot *s = NULL;
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
-            if ((st = slot_finish(w, s, (int)msg->data.result, err)))
-                goto out;
-            finished++;
-        }
+        if (w->nbusy == 0 && (w->exhausted || stop != WORKER_RUN))
+            break;
         now = clock_now_ns();
         int cancel = stop == WORKER_STOP_NOW || (grace_deadline && now > grace_deadline);
-        if ((st = check_deadlines(w, now, cancel, err)))
+        if (cancel || now >= next_scan) {
+            if ((st = check_deadlines(w, now, cancel, err)))
+                goto out;
+            next_scan = now + DEADLINE_SCAN_NS;
+            if (w->nbusy == 0 && (w->exhausted || stop != WORKER_RUN))
+                break;
+        }
+        /* Sleep until the earliest thing due. */
+        int64_t until = now + POLL_MAX_NS;
+        if (next_scan < until && w->nbusy > 0)
+            until = next_scan;
+        if (w->curl_due >= 0 && w->curl_due < until)
+            until = w->curl_due;
+        if (next_due >= 0 && next_due < until)
+            until = next_due;
+        stats_hist_add(&w->self.lag, clock_now_ns() - woke);
+        int n = wait_events(w, evs, until, now);
+        woke = clock_now_ns();
+        w->self.wakeups++;
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            st = bench_fail(err, BENCH_ESYS, "epoll_wait: %s", strerror(errno));
             goto out;
-        if (finished && stop == WORKER_RUN && !w->exhausted)
-            continue; /* refill the freed slots before sleeping */
-        long tmo = -1;
-        curl_multi_timeout(w->multi, &tmo);
-        if (tmo < 0 || tmo > POLL_MAX_MS)
-            tmo = POLL_MAX_MS;
-        mc = curl_multi_poll(w->multi, NULL, 0, (int)tmo, NULL);
-        if (mc != CURLM_OK) {
-            st = bench_fail(err, BENCH_ESYS, "curl_multi_poll: %s", curl_multi_strerror(mc));
-            goto out;
+        }
+        if (n == 0)
+            stats_hist_add(&w->self.lag, woke - until);
+        for (int i = 0; i < n; i++) {
+            int flags = 0;
+            if (evs[i].events & (EPOLLIN | EPOLLHUP))
+                flags |= CURL_CSELECT_IN;
+            if (evs[i].events & EPOLLOUT)
+                flags |= CURL_CSELECT_OUT;
+            if (evs[i].events & EPOLLERR)
+                flags |= CURL_CSELECT_ERR;
+            if ((st = drive(w, evs[i].data.fd, flags, err)))
+                goto out;
+        }
+        if (w->curl_due >= 0 && clock_now_ns() >= w->curl_due) {
+            w->curl_due = -1; /* curl re-arms it through on_timer if needed */
+            if ((st = drive(w, CURL_SOCKET_TIMEOUT, 0, err)))
+                goto out;
         }
     }
 out:
+    w->self.wall_s = (double)(clock_now_ns() - t_begin) / 1e9;
+    w->self.cpu_s = thread_cpu_s() - cpu_begin;
     w->fatal = st;
     atomic_store_explicit(&w->finished, 1, memory_order_release);
     return NULL;
@@ -657,18 +842,33 @@ bench_status worker_create(const worker_args *a, worker **out, bench_err *err)
     if (!w)
         return bench_fail(err, BENCH_ENOMEM, "out of memory");
     w->a = *a;
+    w->epfd = -1;
+    w->curl_due = -1;
     pthread_mutex_init(&w->lock, NULL);
     w->multi = curl_multi_init();
     w->slots = calloc((size_t)a->slots, sizeof *w->slots);
-    if (!w->multi || !w->slots) {
+    w->free_slots = calloc((size_t)a->slots, sizeof *w->free_slots);
+    if (!w->multi || !w->slots || !w->free_slots) {
         st = bench_fail(err, BENCH_ENOMEM, "worker %u: out of memory", a->index);
         goto out;
     }
+    w->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (w->epfd < 0) {
+        st = bench_fail(err, BENCH_ESYS, "worker %u: epoll_create1: %s", a->index,
+                        strerror(errno));
+        goto out;
+    }
+    /* Slots are handed out from the top of the stack: slot 0 first, so a
+     * level that never fills its slots never sets the rest up. */
+    for (int i = 0; i < a->slots; i++)
+        w->free_slots[i] = a->slots - 1 - i;
+    w->nfree = a->slots;
     /* One connection per slot, kept alive across its requests. */
     curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS, (long)a->slots);
-    for (int i = 0; i < a->slots; i++)
-        if ((st = slot_init(w, &w->slots[i], err)))
-            goto out;
+    curl_multi_setopt(w->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(w->multi, CURLMOPT_SOCKETDATA, w);
+    curl_multi_setopt(w->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+    curl_multi_setopt(w->multi, CURLMOPT_TIMERDATA, w);
     *out = w;
     w = NULL;
 out:
@@ -707,6 +907,11 @@ int worker_finished(const worker *w)
     return atomic_load_explicit(&w->finished, memory_order_acquire);
 }
 
+const worker_self *worker_self_stats(const worker *w)
+{
+    return &w->self;
+}
+
 uint64_t worker_progress_tokens(const worker *w)
 {
     return atomic_load_explicit(&w->tokens, memory_order_relaxed);
@@ -739,14 +944,17 @@ void worker_destroy(worker *w)
         pthread_join(w->thread, NULL);
     if (w->slots) {
         for (int i = 0; i < w->a.slots; i++) {
-            if (w->slots[i].busy && w->multi)
+            if (w->slots[i].ready && w->slots[i].busy && w->multi)
                 curl_multi_remove_handle(w->multi, w->slots[i].easy);
             slot_free(&w->slots[i]);
         }
     }
     if (w->multi)
         curl_multi_cleanup(w->multi);
+    if (w->epfd >= 0)
+        close(w->epfd);
     free(w->slots);
+    free(w->free_slots);
     free(w->rows);
     free(w->chunks);
     free(w->errors);

@@ -1,14 +1,18 @@
 /* worker.h - one load-generator thread.
  *
- * A worker owns a libcurl multi handle, `slots` easy handles (HTTP/1.1
- * keep-alive connections reused across its requests), an SSE parser per slot
- * and its own record tables: nothing is shared with other workers in the hot
- * path but one atomic increment per request: the level's request counter,
- * from which every worker takes the id of its next request. It runs a closed
- * loop: each slot sends its next request the moment its previous one ends,
- * until the level's requests are all taken, so exactly `level` requests are
- * in flight across the workers until the end of the level.
+ * A worker owns a libcurl multi handle driven through its socket interface
+ * (curl_multi_socket_action) from the worker's own epoll set, up to `slots`
+ * easy handles (HTTP/1.1 keep-alive connections reused across its requests,
+ * created on first use), an SSE parser per slot and its own record tables:
+ * nothing is shared with other workers in the hot path but the level's
+ * request counter, from which every worker takes the id of its next request,
+ * and the in-flight gauge. Closed loop: each slot sends its next request the
+ * moment its previous one ends, until the level's requests are all taken,
+ * so exactly `level` requests are in flight across the workers. Open loop
+ * (arrival_ns): request id is sent when it falls due, by whichever worker
+ * has a free slot, and records its due time as t_sched_ns.
  * Timestamps are CLOCK_MONOTONIC, taken as bytes arrive, before parsing.
+ * The worker also measures itself (thread CPU, event-loop lag: worker_self).
  * The run drains the workers' tables (worker_drain) while they run. */
 #ifndef BENCH_WORKER_H
 #define BENCH_WORKER_H
@@ -22,6 +26,7 @@
 #include "oai.h"
 #include "prompt.h"
 #include "record.h"
+#include "stats.h"
 #include "status.h"
 
 /* Stop levels for worker_args.stop. */
@@ -64,7 +69,22 @@ typedef struct {
     int64_t t0;                   /* run zero, CLOCK_MONOTONIC ns */
     double grace_s;               /* after a graceful stop, in-flight requests get this long */
     const atomic_int *stop;       /* WORKER_* level set by the signal handler */
+    /* Open loop: request id falls due at t_level + arrival_ns[id] (ascending
+     * offsets, n_requests of them, borrowed); NULL for the closed loop. */
+    const int64_t *arrival_ns;
+    int64_t t_level;
+    const char *tag;          /* X-Request-Id prefix; NULL = "c<level>" */
+    _Atomic int *inflight;    /* shared gauge of requests in flight, or NULL */
+    _Atomic int *peak;        /* its high-water mark, or NULL */
 } worker_args;
+
+/* What a worker measured of itself, from its start to its end. */
+typedef struct {
+    double wall_s;
+    double cpu_s;      /* this thread's user + system CPU (RUSAGE_THREAD) */
+    uint64_t wakeups;  /* event-loop iterations */
+    stats_hist lag;    /* event-loop lag samples, ns (docs/METRICS.md "Client") */
+} worker_self;
 
 typedef struct {
     uint64_t id;
@@ -89,6 +109,9 @@ uint64_t worker_progress_done(const worker *w);
 uint64_t worker_progress_tokens(const worker *w);
 /* 1 once the thread has finished its share (or failed). */
 int worker_finished(const worker *w);
+
+/* The worker's self-measurement; complete once worker_join returned. */
+const worker_self *worker_self_stats(const worker *w);
 
 /* What a worker recorded since the last drain. */
 typedef struct {
