@@ -11,7 +11,8 @@
  * event count: sse.h promises that any split is the same stream. Each
  * event's data goes through oai_parse_event_top, the whole input through
  * oai_error_message, and their outputs are checked to be terminated
- * strings within their arrays. */
+ * strings within their arrays; each payload the allocation-free fast path
+ * takes must read exactly as cJSON reads it (oai_fast_agrees). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 
 #include "dynbuf.h"
 #include "oai.h"
+#include "oai_fast.h"
 #include "sse.h"
 
 #define HDR 8
@@ -64,6 +66,8 @@ static void check_payload(seen *s, const char *data, size_t len)
         abort();
     if (st == BENCH_ETOOBIG) /* the content cap: start again, as a new response */
         dynbuf_reset(&s->text);
+    if (!oai_fast_agrees(data, len, s->text.max))
+        abort(); /* the fast path read a payload differently from cJSON */
 }
 
 static int on_event(void *ud, const char *event, const char *data, size_t len)

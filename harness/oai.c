@@ -1,6 +1,7 @@
 /* oai.c - OpenAI-compatible request bodies and streamed event payloads
  * (see oai.h). */
 #include "oai.h"
+#include "oai_fast.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -134,7 +135,7 @@ static int find_error(const cJSON *root, char *msg, size_t msgsz)
 
 /* 1 when s[0, n) is well-formed UTF-8 (RFC 3629: no overlong forms, no
  * surrogates, nothing above U+10FFFF). */
-static int utf8_valid(const unsigned char *s, size_t n)
+int oai_utf8_valid(const unsigned char *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
@@ -227,8 +228,31 @@ bench_status oai_parse_event(const char *data, size_t len, oai_event *ev, dynbuf
     return oai_parse_event_top(data, len, ev, text, NULL, err);
 }
 
+/* Both paths' message for content that does not fit the caller's buffer. */
+static bench_status text_fail(bench_err *err, bench_status st, const dynbuf *text)
+{
+    if (st == BENCH_ETOOBIG)
+        return bench_fail(err, st, "response text exceeds the %zu-byte cap", text->max);
+    return bench_fail(err, st, "out of memory collecting response text");
+}
+
 bench_status oai_parse_event_top(const char *data, size_t len, oai_event *ev, dynbuf *text,
                                  oai_top *top, bench_err *err)
+{
+    size_t a = 0, b = len;
+    while (a < b && is_space(data[a]))
+        a++;
+    while (b > a && is_space(data[b - 1]))
+        b--;
+    bench_status st;
+    if (b - a > 0 && data[a] == '{' &&
+        oai_fast_event(data + a, b - a, ev, text, top && top->n == 0 ? top : NULL, &st))
+        return st ? text_fail(err, st, text) : BENCH_OK;
+    return oai_parse_event_slow(data, len, ev, text, top, err);
+}
+
+bench_status oai_parse_event_slow(const char *data, size_t len, oai_event *ev, dynbuf *text,
+                                  oai_top *top, bench_err *err)
 {
     bench_status st = BENCH_OK;
     cJSON *root = NULL;
@@ -280,13 +304,10 @@ bench_status oai_parse_event_top(const char *data, size_t len, oai_event *ev, dy
             size_t n = strlen(c->valuestring);
             ev->has_content = 1;
             ev->content_len += n;
-            if (!utf8_valid((const unsigned char *)c->valuestring, n))
+            if (!oai_utf8_valid((const unsigned char *)c->valuestring, n))
                 ev->content_bad_utf8 = 1;
             if (text && (st = dynbuf_add(text, c->valuestring, n)) != BENCH_OK) {
-                if (st == BENCH_ETOOBIG)
-                    st = bench_fail(err, st, "response text exceeds the %zu-byte cap", text->max);
-                else
-                    st = bench_fail(err, st, "out of memory collecting response text");
+                st = text_fail(err, st, text);
                 goto out;
             }
         }

@@ -10,6 +10,7 @@
 #include "dynbuf.h"
 #include "fileio.h"
 #include "oai.h"
+#include "oai_fast.h"
 #include "sse.h"
 
 /* Parse a payload from an exactly-sized heap copy (no NUL after it), so
@@ -571,6 +572,94 @@ static void test_content_utf8(void)
     }
 }
 
+
+/* The fast path must read every payload it takes exactly as cJSON does,
+ * and must take the ordinary ones (else the client pays cJSON per chunk).
+ * Cases: the real transcripts' events, plus payloads aimed at the places
+ * where the two could part: duplicate keys, escapes, numbers, nesting,
+ * non-object values where objects are expected, error events. */
+static void test_fast_path_agrees(void)
+{
+    static const char *cases[] = {
+        "{\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}",
+        "{\"choices\":[{\"delta\":{\"content\":\"a\\\"b\\\\c\\/d\\n\\t\\r\\b\\f\"}}]}",
+        "{\"choices\":[{\"delta\":{\"content\":\"\\u00e9\"}}]}",
+        "{\"choices\":[{\"delta\":{\"content\":\"x\\u0000y\"}}]}",
+        "{\"choices\":[{\"delta\":{\"content\":\"\\ud83d\\ude00\"}}]}",
+        "{\"choices\":[{\"delta\":{\"content\":\"\\ud83d\"}}]}",
+        "{\"choices\":[{\"delta\":{\"content\":\"a\",\"content\":\"b\"}}]}",
+        "{\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":null}}]}",
+        "{\"choices\":[{\"delta\":{\"content\":\"\"}}]}",
+        "{\"choices\":[{\"delta\":{},\"text\":\"t\"}]}",
+        "{\"choices\":[{\"delta\":5,\"text\":\"t\"}]}",
+        "{\"choices\":[{\"delta\":{\"content\":\"d\"},\"delta\":{\"content\":\"e\"}}]}",
+        "{\"choices\":[{\"text\":\"one\"},{\"text\":\"two\"}],\"choices\":[{\"text\":\"x\"}]}",
+        "{\"choices\":[1,null,\"s\",[],{\"text\":\"ok\"}]}",
+        "{\"choices\":{\"text\":\"not an array\"}}",
+        "{\"choices\":[{\"finish_reason\":\"\"},{\"finish_reason\":\"length\"}]}",
+        "{\"choices\":[{\"finish_reason\":\"a_very_long_finish_reason_value\"}]}",
+        "{\"choices\":[{\"finish_reason\":\"st\\u006fp\"}]}",
+        "{\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":34}}",
+        "{\"usage\":{\"prompt_tokens\":12.5,\"completion_tokens\":1e2}}",
+        "{\"usage\":{\"prompt_tokens\":-3,\"completion_tokens\":-0}}",
+        "{\"usage\":{\"prompt_tokens\":99999999999,\"completion_tokens\":2147483648}}",
+        "{\"usage\":{\"prompt_tokens\":2147483647,\"completion_tokens\":0}}",
+        "{\"usage\":{\"prompt_tokens\":\"7\",\"completion_tokens\":null}}",
+        "{\"usage\":{},\"usage\":{\"prompt_tokens\":1}}",
+        "{\"usage\":null}",
+        "{\"usage\":{\"prompt_tokens\":01}}",
+        "{\"error\":{\"message\":\"boom\"}}",
+        "{\"error\":null,\"choices\":[{\"text\":\"t\"}]}",
+        "{\"object\":\"error\",\"message\":\"old vllm\"}",
+        "{\"object\":\"chat.completion.chunk\",\"choices\":[{\"text\":\"t\"}]}",
+        "{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+        "{\"a\":tru}",
+        "{\"a\":1,}",
+        "{\"a\" 1}",
+        "{\"a\":1}x",
+        "{\"a\":1} ",
+        "{\"a\":\x01 1}",
+        "{\"a\":\"raw\ttab\"}",
+        "{\"choices\":[{\"text\":\"\xc3\x28\"}]}",
+        "{\"choices\":[{\"text\":\"caf\xc3\xa9\"}]}",
+        "{\"x\":-1.5e-3,\"y\":[true,false,null],\"z\":{}}",
+        "{\"x\":-}",
+        "{\"x\":1.}",
+        "{\"x\":.5}",
+        "{}",
+        "{",
+        "[1]",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        if (!oai_fast_agrees(cases[i], strlen(cases[i]), 1 << 20))
+            fprintf(stderr, "fast path disagrees on case %zu: %s\n", i, cases[i]);
+        CU_ASSERT_TRUE(oai_fast_agrees(cases[i], strlen(cases[i]), 1 << 20));
+        CU_ASSERT_TRUE(oai_fast_agrees(cases[i], strlen(cases[i]), 2)); /* the cap */
+    }
+    static const char *samples[] = {"sse_llamacpp_sample.txt", "sse_mockllm_sample.txt",
+                                    "sse_llamacpp_midstream_error_sample.txt"};
+    int taken = 0, content = 0;
+    for (size_t f = 0; f < sizeof samples / sizeof *samples; f++) {
+        for (int k = 0;; k++) {
+            char *d = sample_event(samples[f], k);
+            if (!d)
+                break;
+            size_t n = strlen(d);
+            CU_ASSERT_TRUE(oai_fast_agrees(d, n, 1 << 20));
+            oai_event ev;
+            bench_status st;
+            if (d[0] == '{' && !strstr(d, "\"error\"")) {
+                taken += oai_fast_event(d, n, &ev, NULL, NULL, &st);
+                content++;
+            }
+            free(d);
+        }
+    }
+    /* every ordinary event of the real servers takes the fast path */
+    CU_ASSERT(content > 20);
+    CU_ASSERT_EQUAL(taken, content);
+}
+
 static CU_TestInfo tests[] = {
     {"api paths", test_api_path},
     {"role-only / null / empty content is not content", test_role_only_and_empty_content},
@@ -579,6 +668,7 @@ static CU_TestInfo tests[] = {
     {"completions text and mid-stream error", test_completions_and_midstream_error},
     {"[DONE] and non-JSON payloads", test_done_and_not_json},
     {"content that is not valid UTF-8 is flagged", test_content_utf8},
+    {"fast path reads payloads as cJSON does", test_fast_path_agrees},
     {"error message of HTTP bodies", test_error_message},
     {"build chat request", test_build_chat},
     {"build completions request", test_build_completions},
