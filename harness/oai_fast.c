@@ -190,75 +190,6 @@ static int lit(cur *c, const char *w)
     return 1;
 }
 
-/* Skip one value, validating it. */
-static int skip(cur *c, int depth)
-{
-    jstr s;
-    long long v;
-    if (c->p >= c->e || depth > FAST_DEPTH)
-        return 0;
-    switch (*c->p) {
-    case '"':
-        return str(c, &s);
-    case 't':
-        return lit(c, "true");
-    case 'f':
-        return lit(c, "false");
-    case 'n':
-        return lit(c, "null");
-    case '[':
-        c->p++;
-        ws(c);
-        if (c->p < c->e && *c->p == ']') {
-            c->p++;
-            return 1;
-        }
-        for (;;) {
-            ws(c);
-            if (!skip(c, depth + 1))
-                return 0;
-            ws(c);
-            if (c->p >= c->e)
-                return 0;
-            if (*c->p == ']') {
-                c->p++;
-                return 1;
-            }
-            if (*c->p++ != ',')
-                return 0;
-        }
-    case '{':
-        c->p++;
-        ws(c);
-        if (c->p < c->e && *c->p == '}') {
-            c->p++;
-            return 1;
-        }
-        for (;;) {
-            ws(c);
-            if (!str(c, &s))
-                return 0;
-            ws(c);
-            if (c->p >= c->e || *c->p++ != ':')
-                return 0;
-            ws(c);
-            if (!skip(c, depth + 1))
-                return 0;
-            ws(c);
-            if (c->p >= c->e)
-                return 0;
-            if (*c->p == '}') {
-                c->p++;
-                return 1;
-            }
-            if (*c->p++ != ',')
-                return 0;
-        }
-    default:
-        return num(c, &v);
-    }
-}
-
 /* Iterate an object's members: *first must be 1 on the first call. Leaves
  * c at the member's value and sets *k; returns 1 for a member, 2 at the
  * end (the closing brace consumed), 0 unsure. */
@@ -292,6 +223,70 @@ static int member(cur *c, int *first, jstr *k)
         return 0;
     ws(c);
     return 1;
+}
+
+/* Iterate an array's elements, as member does an object's: returns 1 with
+ * c at the next element, 2 at the end (closing bracket consumed), 0
+ * unsure. */
+static int element(cur *c, int *first)
+{
+    ws(c);
+    if (*first) {
+        *first = 0;
+        if (c->p >= c->e || *c->p++ != '[')
+            return 0;
+        ws(c);
+        if (c->p < c->e && *c->p == ']') {
+            c->p++;
+            return 2;
+        }
+        return 1;
+    }
+    if (c->p >= c->e)
+        return 0;
+    if (*c->p == ']') {
+        c->p++;
+        return 2;
+    }
+    if (*c->p++ != ',')
+        return 0;
+    ws(c);
+    return 1;
+}
+
+/* Skip one value, validating it. */
+static int skip(cur *c, int depth)
+{
+    jstr s;
+    long long v;
+    if (c->p >= c->e || depth > FAST_DEPTH)
+        return 0;
+    switch (*c->p) {
+    case '"':
+        return str(c, &s);
+    case 't':
+        return lit(c, "true");
+    case 'f':
+        return lit(c, "false");
+    case 'n':
+        return lit(c, "null");
+    case '[': {
+        int first = 1, r;
+        while ((r = element(c, &first)) == 1)
+            if (!skip(c, depth + 1))
+                return 0;
+        return r == 2;
+    }
+    case '{': {
+        int first = 1, r;
+        while ((r = member(c, &first, &s)) == 1)
+            if (!skip(c, depth + 1))
+                return 0;
+        return r == 2;
+    }
+    default:
+        return num(c, &v);
+    }
 }
 
 typedef struct {
@@ -380,28 +375,12 @@ int oai_fast_event(const char *data, size_t len, oai_event *ev, dynbuf *text, co
         if (key_is(&k, "choices") && !seen_choices) {
             seen_choices = 1;
             if (c.p < c.e && *c.p == '[') {
-                c.p++;
-                ws(&c);
-                if (c.p < c.e && *c.p == ']') {
-                    c.p++;
-                    continue;
-                }
-                for (;;) {
-                    ws(&c);
-                    if (nch == FAST_CHOICES)
+                int f2 = 1, r2;
+                while ((r2 = element(&c, &f2)) == 1)
+                    if (nch == FAST_CHOICES || !parse_choice(&c, &ch[nch++], top))
                         return 0;
-                    if (!parse_choice(&c, &ch[nch++], top))
-                        return 0;
-                    ws(&c);
-                    if (c.p >= c.e)
-                        return 0;
-                    if (*c.p == ']') {
-                        c.p++;
-                        break;
-                    }
-                    if (*c.p++ != ',')
-                        return 0;
-                }
+                if (r2 == 0)
+                    return 0;
                 continue;
             }
         } else if (key_is(&k, "usage") && !seen_usage) {
