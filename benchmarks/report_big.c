@@ -85,7 +85,7 @@ static int write_file(const char *path, uint64_t nchunks)
         }
         off += nc;
     }
-    results_level_info info = {8, 0, t_end, nreq, 0, 0};
+    results_level_info info = {.concurrency = 8, .t_end_ns = t_end, .requests_ok = nreq};
     if (results_level_end(r, &info, &e) || results_close(r, &e)) {
         fprintf(stderr, "report_big: %s\n", e.msg);
         return -1;

@@ -16,6 +16,7 @@
 #include "sim.h"
 #include "suite.h"
 #include "summary.h"
+#include "tokenize.h"
 #include "version.h"
 
 static const char run_usage[] =
@@ -28,8 +29,9 @@ static const char run_usage[] =
     "       bench compare BASELINE CANDIDATE [options]   (bench compare --help)\n"
     "       bench baseline promote RUN_DIR --reason TEXT [options]   (bench baseline --help)\n"
     "\n"
-    "Measure an OpenAI-compatible endpoint under a closed-loop concurrency sweep,\n"
-    "timestamping every streamed chunk into an HDF5 results file.\n"
+    "Measure an OpenAI-compatible endpoint under a closed-loop concurrency sweep (or\n"
+    "open-loop request rates with --rate), timestamping every streamed chunk into an\n"
+    "HDF5 results file.\n"
     "With no --endpoint (and no $OPENAI_BASE_URL) the embedded simulated endpoint\n"
     "plays the model; results and summary then say 'simulated'.\n"
     "\n"
@@ -45,16 +47,34 @@ static const char run_usage[] =
     "  --insecure            do not verify the server's certificate at all (recorded in the\n"
     "                        results file; the summary and report warn). Not with --cacert\n"
     "Load:\n"
-    "  --concurrency LIST    levels: 8, 1,2,4,8, 1-8 or a mix (default 1-8)\n"
-    "  --requests N[,cL=M]   measured requests per level (default 100); cL=M gives level L\n"
-    "                        its own count, e.g. 60,c1=300 for a tighter TTFT at c=1\n"
+    "  --concurrency LIST    closed loop: keep N requests in flight; levels 8, 1,2,4,8, 1-8\n"
+    "                        or a mix (default 1-8)\n"
+    "  --rate LIST           open loop instead: send R requests/s on a schedule drawn from\n"
+    "                        --seed, whatever is in flight; 2.5, 1,2,4, 1-8, 1-4:0.5 (1, 1.5\n"
+    "                        .. 4) or a mix. Latencies are also measured from each\n"
+    "                        request's intended send time. Not with --concurrency\n"
+    "  --arrival KIND        with --rate: poisson (default), constant or gamma:SHAPE (gaps\n"
+    "                        of mean 1/R; SHAPE < 1 burstier than poisson, > 1 more even)\n"
+    "  --max-concurrency N   with --rate: at most N requests in flight; later sends wait and\n"
+    "                        the wait shows as schedule lag (default 1024, or less when the\n"
+    "                        file descriptor limit allows less)\n"
+    "  --requests N[,cL=M]   measured requests per level (default 100); cL=M (rR=M) gives\n"
+    "                        level L (rate R) its own count, e.g. 60,c1=300\n"
     "  --warmup N            warm-up requests per level, sent first, recorded with warmup=1\n"
     "                        and excluded from statistics (default 4)\n"
-    "  --threads N           load-generator threads (default: all cores, at most the level)\n"
+    "  --threads N           load-generator threads (default: all cores, at most the level\n"
+    "                        or, with --rate, --max-concurrency)\n"
     "  --timeout SPEC        limits, e.g. connect=10s,first-token=120s,idle=60s,total=15m\n"
-    "                        (those are the defaults)\n"
+    "                        (those are the defaults)\n";
+
+/* The rest of the usage (one string literal may not exceed 4095 bytes). */
+static const char run_usage_more[] =
     "Prompts:\n"
-    "  --input-tokens N      synthetic prompt length in tokens (default 256)\n"
+    "  --input-tokens N      synthetic prompt length in tokens (default 256); sized exactly\n"
+    "                        with the server's POST /tokenize when it has one (vLLM, llama.cpp)\n"
+    "  --tokenizer MODE      auto (default: probe <endpoint minus /v1>/tokenize), off, vllm,\n"
+    "                        llama.cpp (that form only), or the URL of a tokenize endpoint;\n"
+    "                        without one, prompt sizes are approximate (said once, recorded)\n"
     "  --output-tokens N     output tokens asked for with max_tokens (default 128)\n"
     "  --dataset FILE.jsonl  replay prompts: {\"prompt\": ...} or {\"messages\": [...]} a line,\n"
     "                        optional \"max_tokens\"; replayed in file order, cycling\n"
@@ -108,6 +128,10 @@ enum {
     OPT_NO_REPORT,
     OPT_CACERT,
     OPT_INSECURE,
+    OPT_RATE,
+    OPT_ARRIVAL,
+    OPT_MAX_CONC,
+    OPT_TOKENIZER,
     OPT_HELP,
     OPT_VERSION,
 };
@@ -137,9 +161,13 @@ static const struct option run_opts[] = {
     {"sim-slowdown", required_argument, NULL, OPT_SIM_SLOW},
     {"sim-faults", required_argument, NULL, OPT_SIM_FAULTS},
     {"sim-log-sends", required_argument, NULL, OPT_SIM_LOG},
+    {"tokenizer", required_argument, NULL, OPT_TOKENIZER},
     {"no-report", no_argument, NULL, OPT_NO_REPORT},
     {"cacert", required_argument, NULL, OPT_CACERT},
     {"insecure", no_argument, NULL, OPT_INSECURE},
+    {"rate", required_argument, NULL, OPT_RATE},
+    {"arrival", required_argument, NULL, OPT_ARRIVAL},
+    {"max-concurrency", required_argument, NULL, OPT_MAX_CONC},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -173,7 +201,7 @@ static bench_status parse_run(int argc, char **argv, run_config *cfg, int *exit_
 {
     bench_status st = BENCH_OK;
     long v;
-    int opt;
+    int opt, conc_given = 0, arrival_given = 0;
     optind = 1;
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":", run_opts, NULL)) != -1) {
@@ -201,6 +229,19 @@ static bench_status parse_run(int argc, char **argv, run_config *cfg, int *exit_
             break;
         case OPT_CONC:
             st = config_parse_levels(a, "--concurrency", cfg->levels, &cfg->n_levels, err);
+            conc_given = 1;
+            break;
+        case OPT_RATE:
+            st = config_parse_rates(a, "--rate", cfg->rates, &cfg->n_rates, err);
+            break;
+        case OPT_ARRIVAL:
+            st = schedule_parse_arrival(a, "--arrival", &cfg->arrival, err);
+            arrival_given = 1;
+            break;
+        case OPT_MAX_CONC:
+            if (!(st = config_parse_long(a, "--max-concurrency", 1, CONFIG_MAX_CONCURRENCY, &v,
+                                         err)))
+                cfg->max_concurrency = (int)v;
             break;
         case OPT_REQUESTS:
             st = config_parse_requests(a, cfg, err);
@@ -261,6 +302,10 @@ static bench_status parse_run(int argc, char **argv, run_config *cfg, int *exit_
         case OPT_SIM_LOG:
             st = set_str(&cfg->sim_log_sends, a, "--sim-log-sends", err);
             break;
+        case OPT_TOKENIZER:
+            if (!(st = tokenizer_check_spec(a, err)))
+                st = set_str(&cfg->tokenizer, a, "--tokenizer", err);
+            break;
         case OPT_NO_REPORT:
             cfg->no_report = 1;
             break;
@@ -272,6 +317,7 @@ static bench_status parse_run(int argc, char **argv, run_config *cfg, int *exit_
             break;
         case OPT_HELP:
             fputs(run_usage, stdout);
+            fputs(run_usage_more, stdout);
             *exit_now = 1;
             return BENCH_OK;
         case OPT_VERSION:
@@ -293,6 +339,14 @@ static bench_status parse_run(int argc, char **argv, run_config *cfg, int *exit_
     if (!cfg->model)
         return bench_fail(err, BENCH_EUSAGE,
                           "--model is required, e.g. bench --model mixtral-8x7b --concurrency 8");
+    if (cfg->n_rates && conc_given)
+        return bench_fail(err, BENCH_EUSAGE,
+                          "--rate and --concurrency exclude each other: --rate sends at a fixed "
+                          "rate whatever is in flight (open loop, capped by --max-concurrency), "
+                          "--concurrency keeps N requests in flight (closed loop); give one");
+    if (!cfg->n_rates && (arrival_given || cfg->max_concurrency))
+        return bench_fail(err, BENCH_EUSAGE, "%s applies only with --rate (open loop)",
+                          arrival_given ? "--arrival" : "--max-concurrency");
     if ((st = config_tls_check(&cfg->tls, "--", err)))
         return st;
     if (cfg->sim_faults && (st = sim_faults_check(cfg->sim_faults, err)))
@@ -415,7 +469,7 @@ int cli_main(int argc, char **argv)
     else if (sub && strcmp(sub, "baseline") == 0)
         code = baseline_main(argc - 1, argv + 1);
     else if (sub && (strcmp(sub, "help") == 0))
-        code = (fputs(run_usage, stdout), 0);
+        code = (fputs(run_usage, stdout), fputs(run_usage_more, stdout), 0);
     else if (sub && sub[0] != '-')
         code = (fprintf(stderr,
                         "bench: unknown command '%s' (commands: run, report, suite, "

@@ -677,7 +677,7 @@ static void finish_rows(build *bd, double alpha)
 typedef struct {
     char *path;
     char *model, *created, *config, *eval; /* eval: "" for a load-test file */
-    int *levels;                           /* load tests: concurrencies, ascending */
+    level_key *levels;                     /* load tests: its levels, ascending (level_cmp) */
     size_t n_levels;
 } cfile;
 
@@ -685,7 +685,7 @@ typedef struct {
  * evaluation file. */
 typedef struct {
     size_t file;
-    int conc;         /* 0 for an evaluation */
+    level_key lvl;    /* kind 0 for an evaluation */
     const char *eval; /* borrowed from the file; "" for a level */
 } centry;
 
@@ -768,7 +768,7 @@ static bench_status scan_file(cside *s, const char *path, bench_err *err)
         goto out;
     }
     for (size_t i = 0; i < nl; i++)
-        f->levels[i] = results_file_level(rf, i)->concurrency;
+        f->levels[i] = results_file_level(rf, i)->level;
     f->n_levels = nl;
 out:
     results_file_close(rf);
@@ -838,17 +838,16 @@ static bench_status scan_side(cside *s, const char *arg, bench_err *err)
 
 static const char *scope_name(const centry *e, char *buf, size_t n)
 {
-    if (e->conc == 0)
+    if (!e->lvl.kind)
         return e->eval;
-    snprintf(buf, n, "c%d", e->conc);
-    return buf;
+    return level_format(e->lvl, buf, n);
 }
 
 /* Same key: same model (unless by_scope) and same level or evaluation. */
 static int entry_same(const cside *s, const centry *a, const cside *t, const centry *b,
                       int by_scope)
 {
-    if (a->conc != b->conc || strcmp(a->eval, b->eval) != 0)
+    if (!level_eq(a->lvl, b->lvl) || strcmp(a->eval, b->eval) != 0)
         return 0;
     return by_scope || strcmp(s->files[a->file].model, t->files[b->file].model) == 0;
 }
@@ -868,7 +867,7 @@ static bench_status side_entries(cside *s, const char *which, compare_result *re
         const cfile *f = &s->files[i];
         size_t k = f->eval[0] ? 1 : f->n_levels;
         for (size_t j = 0; j < k; j++) {
-            centry e = {i, f->eval[0] ? 0 : f->levels[j], f->eval};
+            centry e = {i, f->eval[0] ? (level_key){0, 0} : f->levels[j], f->eval};
             size_t dup = s->n_ent;
             for (size_t q = 0; q < s->n_ent; q++)
                 if (entry_same(s, &s->ent[q], s, &e, 0))
@@ -901,7 +900,7 @@ static const char *side_describe(const cside *s, char *buf, size_t n)
         const centry *e = &s->ent[i];
         const char *model = s->files[e->file].model;
         int same = i > 0 && strcmp(model, s->files[s->ent[i - 1].file].model) == 0 &&
-                   (e->conc > 0) == (s->ent[i - 1].conc > 0);
+                   (e->lvl.kind != 0) == (s->ent[i - 1].lvl.kind != 0);
         char sc[32];
         int w = snprintf(buf + len, n - len, "%s%s%s",
                          i == 0 ? ""
@@ -1017,7 +1016,7 @@ static int cmp_row_offset(const void *a, const void *b)
 /* Feed a level to acc with the chunk table read in slices between requests,
  * as bench report does (docs/DESIGN.md), so memory does not grow with the
  * chunk table beyond the gaps the accumulator keeps. rows are reordered. */
-static bench_status feed_slices(results_file *f, int c, req_record *rows, size_t n,
+static bench_status feed_slices(results_file *f, level_key c, req_record *rows, size_t n,
                                 metrics_acc *acc, bench_err *err)
 {
     bench_status st = BENCH_OK;
@@ -1047,7 +1046,7 @@ static bench_status feed_slices(results_file *f, int c, req_record *rows, size_t
             buf = nb;
             cap = len;
         }
-        if (len && (st = results_read_chunks(f, c, lo, len, buf, err)))
+        if (len && (st = results_read_chunks_key(f, c, lo, len, buf, err)))
             goto out;
         for (size_t k = i; k < j; k++) {
             batch[k - i] = rows[k];
@@ -1065,7 +1064,7 @@ out:
 
 /* Read level c of path: its metrics (as bench report computes them, warm-up
  * excluded) and the per-request figures the bootstrap resamples. */
-static bench_status load_level(const char *path, int c, const metrics_slo *slo, lvl_data *d,
+static bench_status load_level(const char *path, level_key c, const metrics_slo *slo, lvl_data *d,
                                bench_err *err)
 {
     results_file *f = NULL;
@@ -1079,8 +1078,8 @@ static bench_status load_level(const char *path, int c, const metrics_slo *slo, 
     metrics_opts mo;
     metrics_opts_default(&mo);
     mo.slo = *slo;
-    if ((st = results_read_requests(f, c, &rows, &n, err)) ||
-        (st = metrics_acc_create(c, &mo, &acc, err)))
+    if ((st = results_read_requests_key(f, c, &rows, &n, err)) ||
+        (st = metrics_acc_create_key(c, &mo, &acc, err)))
         goto out;
     metrics_acc_keep_requests(acc);
     if ((st = feed_slices(f, c, rows, n, acc, err)))
@@ -1102,12 +1101,19 @@ static bench_status load_level(const char *path, int c, const metrics_slo *slo, 
     d->n_itl = ng;
     qsort(d->req, nr, sizeof *d->req, cmp_req_time);
     /* Blocks of consecutive requests: at least the concurrency (requests in
-     * flight together share the batch and the client's scheduling), and
-     * n^(1/3), the classic block length for variance estimation, so that
-     * short episodes stay together too. */
+     * flight together share the batch and the client's scheduling; for a
+     * rate level the most it had in flight, when recorded), and n^(1/3),
+     * the classic block length for variance estimation, so that short
+     * episodes stay together too. */
+    size_t together = (size_t)level_concurrency(c);
+    for (size_t i = 0; c.kind == LEVEL_RATE && i < results_file_level_count(f); i++) {
+        const results_level_info *li = results_file_level(f, i);
+        if (level_eq(li->level, c) && li->client.present && li->client.peak_inflight > 0)
+            together = (size_t)li->client.peak_inflight;
+    }
     d->block = (size_t)ceil(cbrt((double)nr));
-    if (d->block < (size_t)c)
-        d->block = (size_t)c;
+    if (d->block < together)
+        d->block = together;
     if (d->block > nr)
         d->block = nr ? nr : 1;
     for (size_t i = 0; i < nr; i++) {
@@ -1117,7 +1123,8 @@ static bench_status load_level(const char *path, int c, const metrics_slo *slo, 
     st = metrics_acc_finish(acc, &d->m, err);
 out:
     if (st && st != BENCH_ENOMEM)
-        bench_wrap(err, st = as_input(st), "%s, level c%d", path, c);
+        bench_wrap(err, st = as_input(st), "%s, level %s", path,
+                   level_format(c, (char[LEVEL_NAME_MAX]){0}, LEVEL_NAME_MAX));
     if (st)
         lvl_free(d);
     metrics_acc_destroy(acc);
@@ -1236,7 +1243,7 @@ static size_t level_count(const level_metrics *m, compare_metric k)
 }
 
 /* The rows of one matched level. */
-static bench_status compare_level(build *bd, const char *model, int conc, const lvl_data *b,
+static bench_status compare_level(build *bd, const char *model, level_key conc, const lvl_data *b,
                                   const lvl_data *c, const compare_opts *o, int has_slo,
                                   uint64_t stream, const compare_thresholds *th, bench_err *err)
 {
@@ -1245,8 +1252,8 @@ static bench_status compare_level(build *bd, const char *model, int conc, const 
     double *boot[N_LOAD_BOOT] = {0};
     size_t *idx = malloc((b->n > c->n ? b->n : c->n) * sizeof *idx + 1);
     dbuf buf = {0};
-    char scope[32];
-    snprintf(scope, sizeof scope, "c%d", conc);
+    char scope[LEVEL_NAME_MAX];
+    level_format(conc, scope, sizeof scope);
     if (!idx) {
         st = bench_fail(err, BENCH_ENOMEM, "out of memory");
         goto out;
@@ -1500,11 +1507,11 @@ static int cmp_pair(const void *x, const void *y)
     int d = strcmp(p->model, q->model);
     if (d)
         return d;
-    int ep = p->b->conc == 0, eq = q->b->conc == 0;
+    int ep = !p->b->lvl.kind, eq = !q->b->lvl.kind;
     if (ep != eq)
         return ep - eq;
     if (!ep)
-        return (p->b->conc > q->b->conc) - (p->b->conc < q->b->conc);
+        return level_cmp(p->b->lvl, q->b->lvl);
     return strcmp(p->b->eval, q->b->eval);
 }
 
@@ -1630,11 +1637,11 @@ bench_status compare_run(const char *baseline, const char *candidate, const comp
             snprintf(model, sizeof model, "%s", fb->model);
         else
             snprintf(model, sizeof model, "%s vs %s", fb->model, fc->model);
-        if (pairs[i].b->conc == 0) {
+        if (!pairs[i].b->lvl.kind) {
             st = compare_eval(&bd, model, pairs[i].b->eval, fb, fc, o, i, &th, err);
         } else {
             lvl_data db, dc;
-            int conc = pairs[i].b->conc;
+            level_key conc = pairs[i].b->lvl;
             if ((st = load_level(fb->path, conc, &slo, &db, err)))
                 goto out;
             if (!(st = load_level(fc->path, conc, &slo, &dc, err))) {
@@ -1725,8 +1732,11 @@ static const char *result_word(const compare_result *r)
 
 static void group_title(const compare_row *r, char *b, size_t n)
 {
-    if (r->scope[0] == 'c' && r->scope[1] >= '0' && r->scope[1] <= '9')
+    level_key k;
+    if (level_parse(r->scope, &k) == 0 && k.kind == LEVEL_CONCURRENCY)
         snprintf(b, n, "%s, concurrency %s", r->model, r->scope + 1);
+    else if (level_parse(r->scope, &k) == 0)
+        snprintf(b, n, "%s, rate %s req/s", r->model, r->scope + 1);
     else
         snprintf(b, n, "%s, %s", r->model, r->scope);
 }

@@ -124,7 +124,7 @@ const char *compare_verdict_name(compare_verdict v);
  * fractions for rates and accuracies, MT-Bench points). */
 typedef struct {
     char *model; /* owned */
-    char *scope; /* owned: "c8" for a concurrency level, or the evaluation name */
+    char *scope; /* owned: the level ("c8", "r2.5"), or the evaluation name */
     compare_metric metric;
     double base, cand;     /* the two values (NAN: not measured) */
     double change;         /* cand / base - 1 (relative metrics) or cand - base */

@@ -27,12 +27,14 @@ void config_defaults(run_config *c)
     c->timeout.idle_s = 60;
     c->timeout.total_s = 900;
     c->sim_slowdown = 1.0;
+    c->arrival = (schedule_arrival){ARRIVAL_POISSON, 1.0};
 }
 
 void config_free(run_config *c)
 {
-    char **strs[] = {&c->model,  &c->served_model, &c->endpoint,   &c->api_key_env,  &c->dataset,
-                     &c->output, &c->catalog_path, &c->sim_faults, &c->sim_log_sends};
+    char **strs[] = {&c->model,         &c->served_model, &c->endpoint,     &c->api_key_env,
+                     &c->dataset,       &c->output,       &c->catalog_path, &c->sim_faults,
+                     &c->sim_log_sends, &c->tokenizer};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
         free(*strs[i]);
         *strs[i] = NULL;
@@ -312,16 +314,33 @@ char *config_to_json(const run_config *c, const char *served_model, const char *
     cJSON_AddStringToObject(o, "endpoint_kind", endpoint_kind);
     cJSON_AddStringToObject(o, "api", c->api == OAI_CHAT ? "chat" : "completions");
     cJSON_AddStringToObject(o, "api_key_env", c->api_key_env ? c->api_key_env : "OPENAI_API_KEY");
-    cJSON *lv = cJSON_AddArrayToObject(o, "concurrency");
-    for (size_t i = 0; i < c->n_levels; i++)
-        cJSON_AddItemToArray(lv, cJSON_CreateNumber(c->levels[i]));
+    if (c->n_rates) {
+        /* open loop: the rates instead of the concurrencies */
+        char arr[SCHEDULE_ARRIVAL_MAX];
+        cJSON_AddStringToObject(o, "mode", "rate");
+        cJSON *rv = cJSON_AddArrayToObject(o, "rate");
+        for (size_t i = 0; i < c->n_rates; i++)
+            cJSON_AddItemToArray(rv, cJSON_CreateNumber(c->rates[i]));
+        cJSON_AddStringToObject(o, "arrival",
+                                schedule_arrival_format(&c->arrival, arr, sizeof arr));
+        cJSON_AddNumberToObject(o, "max_concurrency", c->max_concurrency);
+    } else {
+        cJSON *lv = cJSON_AddArrayToObject(o, "concurrency");
+        for (size_t i = 0; i < c->n_levels; i++)
+            cJSON_AddItemToArray(lv, cJSON_CreateNumber(c->levels[i]));
+    }
     cJSON_AddNumberToObject(o, "requests", (double)c->requests);
-    if (c->n_req_levels) {
+    if (c->n_req_levels || c->n_req_rates) {
         cJSON *by = cJSON_AddObjectToObject(o, "requests_by_level");
         for (size_t i = 0; i < c->n_req_levels; i++) {
             char k[32];
             snprintf(k, sizeof k, "%d", c->req_levels[i]);
             cJSON_AddNumberToObject(by, k, (double)c->req_counts[i]);
+        }
+        for (size_t i = 0; i < c->n_req_rates; i++) {
+            char k[LEVEL_NAME_MAX];
+            level_format(level_rate(c->req_rates[i]), k, sizeof k);
+            cJSON_AddNumberToObject(by, k, (double)c->req_rate_counts[i]);
         }
     }
     cJSON_AddNumberToObject(o, "warmup", (double)c->warmup);
@@ -330,6 +349,7 @@ char *config_to_json(const run_config *c, const char *served_model, const char *
     if (c->dataset)
         cJSON_AddStringToObject(o, "dataset", c->dataset);
     cJSON_AddNumberToObject(o, "input_tokens", c->input_tokens);
+    cJSON_AddStringToObject(o, "tokenizer", c->tokenizer ? c->tokenizer : "auto");
     cJSON_AddNumberToObject(o, "output_tokens", c->output_tokens);
     cJSON_AddNumberToObject(o, "seed", (double)c->seed);
     cJSON_AddBoolToObject(o, "ignore_eos", c->ignore_eos);
@@ -356,7 +376,7 @@ bench_status config_parse_requests(const char *s, run_config *c, bench_err *err)
     bench_status st = BENCH_OK;
     char *copy = strdup(s), *save = NULL;
     long dflt = -1;
-    size_t n = 0;
+    size_t n = 0, nr = 0;
     if (!copy)
         return bench_fail(err, BENCH_ENOMEM, "out of memory");
     if (!*s)
@@ -373,11 +393,25 @@ bench_status config_parse_requests(const char *s, run_config *c, bench_err *err)
         }
         *eq = '\0';
         long lvl, cnt;
+        if (tok[0] == 'r') {
+            /* a rate level: "r2.5=300" */
+            double rate[1];
+            size_t one = 0;
+            if (!strpbrk(tok + 1, "-,:") &&
+                config_parse_rates(tok + 1, "--requests", rate, &one, NULL) == BENCH_OK &&
+                one == 1 && nr < CONFIG_MAX_LEVELS) {
+                if ((st = config_parse_long(eq + 1, "--requests", 1, 100000000, &cnt, err)))
+                    break;
+                c->req_rates[nr] = rate[0];
+                c->req_rate_counts[nr++] = cnt;
+                continue;
+            }
+        }
         if (tok[0] != 'c' ||
             config_parse_long(tok + 1, "--requests", 1, CONFIG_MAX_CONCURRENCY, &lvl, NULL) ||
             n >= CONFIG_MAX_LEVELS) {
             st = bench_fail(err, BENCH_EUSAGE,
-                            "--requests: '%s' (want N or N,cL=M, e.g. 60,c1=300)", s);
+                            "--requests: '%s' (want N or N,cL=M or N,rR=M, e.g. 60,c1=300)", s);
             break;
         }
         if ((st = config_parse_long(eq + 1, "--requests", 1, 100000000, &cnt, err)))
@@ -389,6 +423,7 @@ bench_status config_parse_requests(const char *s, run_config *c, bench_err *err)
         if (dflt >= 0)
             c->requests = dflt;
         c->n_req_levels = n;
+        c->n_req_rates = nr;
     }
     free(copy);
     return st;
@@ -400,4 +435,134 @@ long config_requests_for(const run_config *c, int level)
         if (c->req_levels[i] == level)
             return c->req_counts[i];
     return c->requests;
+}
+
+long config_requests_for_level(const run_config *c, level_key k)
+{
+    if (k.kind == LEVEL_CONCURRENCY)
+        return config_requests_for(c, level_concurrency(k));
+    for (size_t i = 0; i < c->n_req_rates; i++)
+        if (c->req_rates[i] == k.value)
+            return c->req_rate_counts[i];
+    return c->requests;
+}
+
+size_t config_level_count(const run_config *c)
+{
+    return c->n_rates ? c->n_rates : c->n_levels;
+}
+
+level_key config_level(const run_config *c, size_t i)
+{
+    return c->n_rates ? level_rate(c->rates[i]) : level_conc(c->levels[i]);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* One rate of a --rate list: a finite number in range. */
+static bench_status parse_rate(const char *s, const char *flag, double *out, bench_err *err)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno || !isfinite(v) || strpbrk(s, "xXnN"))
+        return bench_fail(err, BENCH_EUSAGE, "%s: '%s' is not a rate (requests/s, e.g. 2.5)", flag,
+                          s);
+    if (v < LEVEL_RATE_MIN || v > LEVEL_RATE_MAX)
+        return bench_fail(err, BENCH_EUSAGE, "%s: %s is out of range [%g, %g] requests/s", flag, s,
+                          LEVEL_RATE_MIN, LEVEL_RATE_MAX);
+    *out = v;
+    return BENCH_OK;
+}
+
+bench_status config_parse_rates(const char *s, const char *flag, double *rates, size_t *n,
+                                bench_err *err)
+{
+    size_t k = 0;
+    const char *p = s;
+    if (!*s)
+        return bench_fail(err, BENCH_EUSAGE, "%s: empty list", flag);
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char item[64];
+        if (len == 0 || len >= sizeof item)
+            return bench_fail(err, BENCH_EUSAGE,
+                              "%s: bad item in '%s' (want R, LO-HI, LO-HI:STEP or a list)", flag,
+                              s);
+        memcpy(item, p, len);
+        item[len] = '\0';
+        double lo, hi, step = 1;
+        char *dash = strchr(item, '-'), *colon = strchr(item, ':');
+        if (colon && !dash)
+            return bench_fail(err, BENCH_EUSAGE, "%s: '%s': a step needs a range (LO-HI:STEP)",
+                              flag, item);
+        if (dash) {
+            *dash = '\0';
+            if (colon)
+                *colon = '\0';
+            if (parse_rate(item, flag, &lo, err) || parse_rate(dash + 1, flag, &hi, err) ||
+                (colon && parse_rate(colon + 1, flag, &step, err)))
+                return bad_item(err, s, p == s ? len : 0);
+            if (hi < lo)
+                return bench_fail(err, BENCH_EUSAGE, "%s: range %g-%g is backwards", flag, lo, hi);
+        } else {
+            if (parse_rate(item, flag, &lo, err))
+                return bad_item(err, s, p == s ? len : 0);
+            hi = lo;
+        }
+        for (long i = 0;; i++) {
+            double v = lo + (double)i * step;
+            if (dash) { /* 9 significant digits: no 0.30000000000000004 */
+                char b[32];
+                snprintf(b, sizeof b, "%.9g", v);
+                v = strtod(b, NULL);
+            }
+            if (v > hi * (1 + 1e-12))
+                break;
+            if (k >= CONFIG_MAX_LEVELS)
+                return bench_fail(err, BENCH_EUSAGE, "%s: more than %d levels in '%s'", flag,
+                                  CONFIG_MAX_LEVELS, s);
+            rates[k++] = v;
+        }
+        p += len;
+        if (*p == ',')
+            p++;
+        if (comma && !*p)
+            return bench_fail(err, BENCH_EUSAGE, "%s: trailing comma in '%s'", flag, s);
+    }
+    qsort(rates, k, sizeof *rates, cmp_double);
+    size_t u = 0;
+    for (size_t i = 0; i < k; i++)
+        if (u == 0 || rates[u - 1] != rates[i])
+            rates[u++] = rates[i];
+    *n = u;
+    return BENCH_OK;
+}
+
+bench_status config_max_inflight(const run_config *c, uint64_t fd_limit, int *out, bench_err *err)
+{
+    uint64_t allowed = fd_limit > CONFIG_FD_RESERVE ? fd_limit - CONFIG_FD_RESERVE : 0;
+    if (c->max_concurrency > 0) {
+        if ((uint64_t)c->max_concurrency > allowed)
+            return bench_fail(err, BENCH_EUSAGE,
+                              "--max-concurrency: %d requests in flight need %d file "
+                              "descriptors, but the limit (ulimit -n) is %llu; raise the "
+                              "limit or lower --max-concurrency to %llu",
+                              c->max_concurrency, c->max_concurrency + CONFIG_FD_RESERVE,
+                              (unsigned long long)fd_limit, (unsigned long long)allowed);
+        *out = c->max_concurrency;
+        return BENCH_OK;
+    }
+    if (allowed < 1)
+        return bench_fail(err, BENCH_EUSAGE,
+                          "the file descriptor limit (ulimit -n) is %llu: too low for any "
+                          "request (bench keeps %d for itself)",
+                          (unsigned long long)fd_limit, CONFIG_FD_RESERVE);
+    *out = allowed < CONFIG_DEFAULT_MAX_INFLIGHT ? (int)allowed : CONFIG_DEFAULT_MAX_INFLIGHT;
+    return BENCH_OK;
 }

@@ -6,11 +6,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "level.h"
 #include "oai.h"
+#include "schedule.h"
 #include "status.h"
 
 #define CONFIG_MAX_LEVELS 256
 #define CONFIG_MAX_CONCURRENCY 65536
+/* Open loop: the default cap on requests in flight (--max-concurrency),
+ * lowered to what the descriptor limit allows (config_max_inflight). */
+#define CONFIG_DEFAULT_MAX_INFLIGHT 1024
+/* Descriptors kept for everything but the connections (files, pipes, the
+ * workers' wake-up descriptors): the cap is RLIMIT_NOFILE minus this. */
+#define CONFIG_FD_RESERVE 128
 
 typedef struct {
     double connect_s;     /* TCP/TLS connect */
@@ -43,9 +51,19 @@ typedef struct {
     size_t n_req_levels;
     long warmup; /* warm-up requests per level */
     int threads; /* 0 = auto */
+    /* open loop (--rate): when n_rates > 0 the levels are these rates,
+     * requests/s, ascending, and levels[] is not used */
+    double rates[CONFIG_MAX_LEVELS];
+    size_t n_rates;
+    double req_rates[CONFIG_MAX_LEVELS]; /* rate levels with their own count ("60,r2=300") */
+    long req_rate_counts[CONFIG_MAX_LEVELS];
+    size_t n_req_rates;
+    schedule_arrival arrival; /* default poisson */
+    int max_concurrency;      /* open-loop cap on requests in flight; 0 = default */
     /* prompts */
     int input_tokens, output_tokens;
     char *dataset;
+    char *tokenizer; /* --tokenizer: NULL = auto; off, vllm, llama.cpp or a URL (tokenize.h) */
     uint64_t seed;
     int ignore_eos;     /* send ignore_eos: true */
     double temperature; /* < 0: not sent */
@@ -74,12 +92,34 @@ void config_free(run_config *c);
 bench_status config_parse_levels(const char *s, const char *flag, int *levels, size_t *n,
                                  bench_err *err);
 
-/* Parse "--requests": "N" or "N,cL=M,..." (level L gets M measured
- * requests, the others N), each count in [1, 1e8]. */
+/* Parse "--rate": "2", "0.5,1,2.5", "1-8" (1, 2, .. 8), "1-4:0.5" (1, 1.5,
+ * .. 4) or a mix, requests/s, into ascending, de-duplicated rates, each in
+ * [LEVEL_RATE_MIN, LEVEL_RATE_MAX] (a range's values rounded to 9
+ * significant digits, so that 0.1-0.3:0.1 gives 0.3, not 0.30000000000000004). */
+bench_status config_parse_rates(const char *s, const char *flag, double *rates, size_t *n,
+                                bench_err *err);
+
+/* Parse "--requests": "N" or "N,cL=M,rR=M,..." (concurrency level L, or
+ * rate level R, gets M measured requests, the others N), each count in
+ * [1, 1e8]. */
 bench_status config_parse_requests(const char *s, run_config *c, bench_err *err);
 
 /* Measured requests at concurrency level. */
 long config_requests_for(const run_config *c, int level);
+/* Measured requests at any level. */
+long config_requests_for_level(const run_config *c, level_key k);
+
+/* The run's levels, in run order: the rates when n_rates > 0, else the
+ * concurrencies. */
+size_t config_level_count(const run_config *c);
+level_key config_level(const run_config *c, size_t i);
+
+/* The open-loop cap on requests in flight: c->max_concurrency, or by
+ * default CONFIG_DEFAULT_MAX_INFLIGHT lowered to what fd_limit (the hard
+ * RLIMIT_NOFILE, RLIM_INFINITY as a huge number) allows, that is fd_limit
+ * minus CONFIG_FD_RESERVE. An explicit cap above that is BENCH_EUSAGE, one
+ * line naming --max-concurrency and the limit. */
+bench_status config_max_inflight(const run_config *c, uint64_t fd_limit, int *out, bench_err *err);
 
 /* Parse a duration "30", "30s", "250ms", "2m" into seconds (> 0). */
 bench_status config_parse_duration(const char *s, const char *flag, double *out, bench_err *err);

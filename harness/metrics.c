@@ -30,6 +30,9 @@ struct metrics_acc {
     metrics_opts opts;
     int64_t w_start, w_end;
     samples ttft, tpot, e2e, queue; /* double, ms */
+    samples ttft_sched, e2e_sched;  /* double, ms, from t_sched */
+    int64_t send_lo, send_hi;       /* first and last actual send of measured requests */
+    uint64_t n_sent;                /* measured requests with an actual send */
     samples itl, itl_token;         /* float, ms */
     /* Until a chunk carries more than one token, per-token ITL equals
      * per-chunk ITL and itl_token stays empty (half the memory). */
@@ -92,10 +95,20 @@ bench_status metrics_parse_slo(const char *spec, metrics_slo *slo, bench_err *er
 bench_status metrics_acc_create(int concurrency, const metrics_opts *opts, metrics_acc **out,
                                 bench_err *err)
 {
+    return metrics_acc_create_key(level_conc(concurrency), opts, out, err);
+}
+
+bench_status metrics_acc_create_key(level_key k, const metrics_opts *opts, metrics_acc **out,
+                                    bench_err *err)
+{
     metrics_acc *a = calloc(1, sizeof *a);
     if (!a)
         return bench_fail(err, BENCH_ENOMEM, "out of memory");
-    a->m.concurrency = concurrency;
+    a->m.key = k;
+    a->m.concurrency = level_concurrency(k);
+    a->m.offered_rate = k.kind == LEVEL_RATE ? k.value : NAN;
+    a->send_lo = INT64_MAX;
+    a->send_hi = INT64_MIN;
     if (opts)
         a->opts = *opts;
     else
@@ -105,6 +118,7 @@ bench_status metrics_acc_create(int concurrency, const metrics_opts *opts, metri
     a->w_start = INT64_MAX;
     a->w_end = INT64_MIN;
     a->ttft.elem = a->tpot.elem = a->e2e.elem = a->queue.elem = sizeof(double);
+    a->ttft_sched.elem = a->e2e_sched.elem = sizeof(double);
     a->itl.elem = a->itl_token.elem = sizeof(float);
     a->reqs.elem = sizeof(metrics_req);
     *out = a;
@@ -144,6 +158,8 @@ void metrics_acc_destroy(metrics_acc *a)
     free(a->e2e.v);
     free(a->itl.v);
     free(a->queue.v);
+    free(a->ttft_sched.v);
+    free(a->e2e_sched.v);
     free(a->itl_token.v);
     free(a);
 }
@@ -180,6 +196,13 @@ bench_status metrics_acc_add(metrics_acc *a, const req_record *rows, size_t n,
             if (samples_push(&a->queue, &q))
                 goto oom;
         }
+        if (r->t_send_ns >= 0) {
+            a->n_sent++;
+            if (r->t_send_ns < a->send_lo)
+                a->send_lo = r->t_send_ns;
+            if (r->t_send_ns > a->send_hi)
+                a->send_hi = r->t_send_ns;
+        }
         if (t_begin >= 0 && t_begin < a->w_start)
             a->w_start = t_begin;
         if (r->t_end_ns > a->w_end)
@@ -211,6 +234,12 @@ bench_status metrics_acc_add(metrics_acc *a, const req_record *rows, size_t n,
             e2e = (double)(r->t_last_token_ns - r->t_send_ns) / 1e6;
             if (samples_push(&a->ttft, &ttft) || samples_push(&a->e2e, &e2e))
                 goto oom;
+            if (r->t_sched_ns >= 0) {
+                double ts = (double)(r->t_first_token_ns - r->t_sched_ns) / 1e6;
+                double es = (double)(r->t_last_token_ns - r->t_sched_ns) / 1e6;
+                if (samples_push(&a->ttft_sched, &ts) || samples_push(&a->e2e_sched, &es))
+                    goto oom;
+            }
             if (out_tok >= 2) {
                 tpot = (double)(r->t_last_token_ns - r->t_first_token_ns) / 1e6 / (out_tok - 1);
                 if (samples_push(&a->tpot, &tpot))
@@ -270,6 +299,8 @@ bench_status metrics_acc_finish(metrics_acc *a, level_metrics *out, bench_err *e
     bench_status st = BENCH_OK;
     level_metrics *m = &a->m;
     size_t nd = a->ttft.n > a->queue.n ? a->ttft.n : a->queue.n;
+    if (a->ttft_sched.n > nd)
+        nd = a->ttft_sched.n;
     double *tmp = malloc((nd + 1) * sizeof *tmp);
     if (!tmp) {
         st = bench_fail(err, BENCH_ENOMEM, "out of memory computing level metrics");
@@ -288,11 +319,15 @@ bench_status metrics_acc_finish(metrics_acc *a, level_metrics *out, bench_err *e
     m->good_fraction =
         m->has_slo && m->n_measured ? (double)m->n_good / (double)m->n_measured : NAN;
     m->error_rate = m->n_measured ? (double)m->n_failed / (double)m->n_measured : NAN;
+    m->achieved_rate = a->n_sent >= 2 && a->send_hi > a->send_lo
+                           ? (double)(a->n_sent - 1) / ((double)(a->send_hi - a->send_lo) / 1e9)
+                           : NAN;
     /* stats_dist_compute sorts in place: summarise copies so that the
      * accumulator stays valid for further batches. */
-    const samples *src[4] = {&a->ttft, &a->tpot, &a->e2e, &a->queue};
-    stats_dist *dst[4] = {&m->ttft_ms, &m->tpot_ms, &m->e2e_ms, &m->queue_ms};
-    for (int k = 0; k < 4; k++) {
+    const samples *src[6] = {&a->ttft, &a->tpot, &a->e2e, &a->queue, &a->ttft_sched, &a->e2e_sched};
+    stats_dist *dst[6] = {&m->ttft_ms,  &m->tpot_ms,       &m->e2e_ms,
+                          &m->queue_ms, &m->ttft_sched_ms, &m->e2e_sched_ms};
+    for (int k = 0; k < 6; k++) {
         memcpy(tmp, src[k]->v ? src[k]->v : tmp, src[k]->n * sizeof(double));
         stats_dist_compute(tmp, src[k]->n, dst[k]);
     }

@@ -11,6 +11,11 @@
  *           measured window, where the window runs from the first measured
  *           send to the last measured end
  *
+ * From the intended send time (open loop: the schedule's; closed loop:
+ * when the slot became free), for a client that may have sent late:
+ *   TTFT_sched = t_first_token - t_sched, E2E_sched = t_last_token - t_sched
+ *   schedule lag = t_send - t_sched
+ *
  * output_tokens is the server's usage.completion_tokens when reported, else
  * the client's count of content chunks. Warm-up rows are excluded; failed
  * requests count in the error rate only. */
@@ -20,7 +25,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "level.h"
 #include "record.h"
+#include "schedule.h"
 #include "stats.h"
 #include "status.h"
 
@@ -44,7 +51,8 @@ void metrics_opts_default(metrics_opts *o);
 bench_status metrics_parse_slo(const char *spec, metrics_slo *slo, bench_err *err);
 
 typedef struct {
-    int concurrency;
+    int concurrency;     /* N of a concurrency level; 0 for a rate level */
+    level_key key;       /* the level */
     uint64_t n_rows;     /* all rows, warm-up included */
     uint64_t n_warmup;   /* excluded as warm-up */
     uint64_t n_measured; /* n_rows - n_warmup */
@@ -64,12 +72,21 @@ typedef struct {
     stats_dist ttft_ms, tpot_ms, itl_ms, e2e_ms;
     stats_dist itl_token_ms;    /* per token: a k-token chunk gives k gaps of gap/k */
     stats_dist queue_ms;        /* schedule lag: t_send - t_sched */
+    stats_dist ttft_sched_ms;   /* TTFT from the intended send time */
+    stats_dist e2e_sched_ms;    /* E2E from the intended send time */
+    double offered_rate;        /* rate level: R, requests/s; NAN for a concurrency level */
+    double achieved_rate;       /* (measured requests sent - 1) / first to last actual send */
     uint64_t n_excluded_window; /* measured requests outside the steady-state window */
     int chunks_ne_tokens;       /* successes' output tokens != their content chunks */
     int has_slo;
     uint64_t n_good;       /* successes meeting every SLO limit */
     double good_req_per_s; /* n_good / window */
     double good_fraction;  /* n_good / measured (failures are never good) */
+    /* Carried, not computed: the caller sets them from the level's
+     * attributes (results_level_info) for the summary and the report. */
+    char arrival[SCHEDULE_ARRIVAL_MAX]; /* rate level: its arrival process */
+    int max_concurrency;                /* rate level: its in-flight cap */
+    level_client client;                /* the client's self-measurement */
 } level_metrics;
 
 /* An accumulator for one level, fed in batches as rows are recorded or read,
@@ -82,6 +99,10 @@ typedef struct metrics_acc metrics_acc;
  * caller; free with metrics_acc_destroy. */
 bench_status metrics_acc_create(int concurrency, const metrics_opts *opts, metrics_acc **out,
                                 bench_err *err);
+/* The same for any level (a concurrency level's key gives the same as
+ * above; a rate level's sets offered_rate). */
+bench_status metrics_acc_create_key(level_key k, const metrics_opts *opts, metrics_acc **out,
+                                    bench_err *err);
 
 /* Samples kept so far (borrowed, unsorted, valid until the next add or
  * destroy): TTFT in ms per successful request, per-chunk ITL in ms. */

@@ -1,6 +1,7 @@
 #include "prompt.h"
 
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,13 +52,55 @@ typedef struct {
     int approx_tokens;
 } ds_item;
 
+/* A synthetic prompt's size: words after its "Request k." opening, then
+ * " a" fillers. */
+typedef struct {
+    int32_t words; /* -1: not sized, the default applies */
+    int32_t pad;
+} fit_size;
+
 struct prompt_source {
     int synthetic;
     uint64_t seed;
     int input_tokens, output_tokens;
     ds_item *items;
     size_t n;
+    /* prompt_source_fit's results for requests [0, n_fit), and what it
+     * carries from one prompt to the next as its first guess */
+    fit_size *fit;
+    uint64_t n_fit;
+    fit_size last;   /* the last prompt's size; words -1: none yet */
+    double per_word; /* tokens per added word seen last */
 };
+
+/* The size of an unsized synthetic prompt: input_tokens words counting the
+ * two of the opening. */
+static int default_words(const prompt_source *s)
+{
+    return s->input_tokens > 2 ? s->input_tokens - 2 : 0;
+}
+
+/* Synthetic prompt k with the given size, appended to text. The words are
+ * the same draws whatever the size, so a longer prompt extends a shorter. */
+static bench_status synth_text(const prompt_source *s, uint64_t k, int n_words, int pad,
+                               dynbuf *text)
+{
+    bench_status st;
+    rng r;
+    rng_seed(&r, s->seed, 0x70726f6d70740000ULL + k);
+    /* A request-unique opening defeats prefix caching across requests. */
+    if ((st = dynbuf_addf(text, "Request %llu.", (unsigned long long)k)))
+        return st;
+    for (int i = 0; i < n_words; i++) {
+        if ((st = dynbuf_add(text, " ", 1)) ||
+            (st = dynbuf_adds(text, words[rng_below(&r, N_WORDS)])))
+            return st;
+    }
+    for (int i = 0; i < pad; i++)
+        if ((st = dynbuf_add(text, " a", 2)))
+            return st;
+    return BENCH_OK;
+}
 
 bench_status prompt_source_synthetic(uint64_t seed, int input_tokens, int output_tokens,
                                      prompt_source **out, bench_err *err)
@@ -71,6 +114,7 @@ bench_status prompt_source_synthetic(uint64_t seed, int input_tokens, int output
     s->seed = seed;
     s->input_tokens = input_tokens;
     s->output_tokens = output_tokens;
+    s->last.words = -1;
     *out = s;
     return BENCH_OK;
 }
@@ -208,16 +252,11 @@ bench_status prompt_source_item(const prompt_source *s, uint64_t k, prompt_item 
     bench_status st = BENCH_OK;
     memset(item, 0, sizeof *item);
     if (s->synthetic) {
-        rng r;
-        rng_seed(&r, s->seed, 0x70726f6d70740000ULL + k);
-        /* A request-unique opening defeats prefix caching across requests. */
-        if ((st = dynbuf_addf(text, "Request %llu.", (unsigned long long)k)))
+        fit_size z = {default_words(s), 0};
+        if (k < s->n_fit && s->fit[k].words >= 0)
+            z = s->fit[k];
+        if ((st = synth_text(s, k, z.words, z.pad, text)))
             return st;
-        for (int i = 2; i < s->input_tokens; i++) {
-            if ((st = dynbuf_add(text, " ", 1)) ||
-                (st = dynbuf_adds(text, words[rng_below(&r, N_WORDS)])))
-                return st;
-        }
         item->max_tokens = s->output_tokens;
         item->approx_input_tokens = s->input_tokens;
         return BENCH_OK;
@@ -246,5 +285,162 @@ void prompt_source_destroy(prompt_source *s)
         free(s->items[i].messages);
     }
     free(s->items);
+    free(s->fit);
     free(s);
+}
+
+/* One count of prompt k at size z, keeping the closest size seen in *best
+ * (|tokens - target| smallest; *best_off). */
+typedef struct {
+    prompt_source *s;
+    uint64_t k;
+    prompt_count_fn count;
+    void *ud;
+    dynbuf *buf;
+    int probes_left;
+    uint64_t *probes;
+    fit_size best;
+    int best_off;
+} fit_job;
+
+static bench_status measure(fit_job *j, int n_words, int pad, int *tokens, bench_err *err)
+{
+    dynbuf_reset(j->buf);
+    bench_status st = synth_text(j->s, j->k, n_words, pad, j->buf);
+    if (st)
+        return bench_fail(err, st, "request %llu: cannot build its prompt",
+                          (unsigned long long)j->k);
+    j->probes_left--;
+    (*j->probes)++;
+    if ((st = j->count(j->ud, j->buf->p, tokens, err)))
+        return st;
+    int off = abs(*tokens - j->s->input_tokens);
+    if (off < j->best_off) {
+        j->best_off = off;
+        j->best = (fit_size){n_words, pad};
+    }
+    return BENCH_OK;
+}
+
+/* Size prompt k (see prompt_source_fit). Words first: a secant step from
+ * the guess, inside the bracket [lo, hi] of word counts known to fall
+ * short / overshoot; when two adjacent counts bracket the target, " a"
+ * fillers after the shorter. */
+static bench_status fit_one(fit_job *j, bench_err *err)
+{
+    prompt_source *s = j->s;
+    const int target = s->input_tokens;
+    const int max_words = target > INT_MAX / 4 - 64 ? INT_MAX / 4 : 4 * target + 64;
+    bench_status st;
+    int c;
+    fit_size g = s->last.words >= 0 ? s->last : (fit_size){default_words(s), 0};
+    if ((st = measure(j, g.words, g.pad, &c, err)) || c == target)
+        return st;
+    if (g.pad > 0 && j->probes_left > 0) { /* restart from the words alone */
+        g.pad = 0;
+        if ((st = measure(j, g.words, 0, &c, err)) || c == target)
+            return st;
+    }
+    int lo = -1, c_lo = 0, hi = INT_MAX; /* word counts: short of, beyond the target */
+    int w = g.words, cw = c;
+    double r = s->per_word > 0 ? s->per_word : 1.0;
+    for (;;) {
+        if (cw < target && w > lo) {
+            lo = w;
+            c_lo = cw;
+        } else if (cw > target && w < hi) {
+            hi = w;
+        }
+        if (j->probes_left <= 0 || hi == 0 || hi == lo + 1 || (lo >= max_words))
+            break;
+        long step = lround((double)(target - cw) / r);
+        if (step == 0)
+            step = target > cw ? 1 : -1;
+        long nw = (long)w + step;
+        if (nw <= lo)
+            nw = lo + 1;
+        if (nw >= hi)
+            nw = (long)hi - 1;
+        if (nw < 0)
+            nw = 0;
+        if (nw > max_words)
+            nw = max_words;
+        if (nw == w)
+            break;
+        int cn;
+        if ((st = measure(j, (int)nw, 0, &cn, err)) || cn == target)
+            return st;
+        double rn = (double)(cn - cw) / (double)(nw - w);
+        if (rn >= 0.25 && rn <= 16)
+            r = rn;
+        s->per_word = r;
+        w = (int)nw;
+        cw = cn;
+    }
+    /* Fillers after the longest prompt still short of the target. */
+    int p = target - c_lo;
+    while (lo >= 0 && p > 0 && p <= target && j->probes_left > 0) {
+        int cp;
+        if ((st = measure(j, lo, p, &cp, err)) || cp == target)
+            return st;
+        int np = p + (target - cp);
+        if (np == p)
+            break;
+        p = np;
+    }
+    return BENCH_OK;
+}
+
+bench_status prompt_source_fit(prompt_source *s, uint64_t n, prompt_count_fn count, void *ud,
+                               prompt_fit_stats *stats, bench_err *err)
+{
+    bench_status st = BENCH_OK;
+    dynbuf buf;
+    dynbuf_init(&buf, (size_t)64 << 20);
+    memset(stats, 0, sizeof *stats);
+    if (!s->synthetic || n <= s->n_fit)
+        goto out;
+    if (n > SIZE_MAX / sizeof *s->fit) {
+        st = bench_fail(err, BENCH_ENOMEM, "out of memory sizing %llu prompts",
+                        (unsigned long long)n);
+        goto out;
+    }
+    fit_size *nf = realloc(s->fit, (size_t)n * sizeof *nf);
+    if (!nf) {
+        st = bench_fail(err, BENCH_ENOMEM, "out of memory sizing %llu prompts",
+                        (unsigned long long)n);
+        goto out;
+    }
+    s->fit = nf;
+    for (uint64_t k = s->n_fit; k < n; k++)
+        s->fit[k].words = -1;
+    for (uint64_t k = s->n_fit; k < n; k++) {
+        fit_job j = {.s = s,
+                     .k = k,
+                     .count = count,
+                     .ud = ud,
+                     .buf = &buf,
+                     .probes_left = PROMPT_FIT_PROBES,
+                     .probes = &stats->probes,
+                     .best = {-1, 0},
+                     .best_off = INT_MAX};
+        st = fit_one(&j, err);
+        if (j.best.words >= 0) {
+            s->fit[k] = j.best;
+            s->n_fit = k + 1;
+            stats->fitted++;
+            if (j.best_off == 0) {
+                s->last = j.best;
+            } else {
+                stats->inexact++;
+                if (j.best_off > stats->max_off)
+                    stats->max_off = j.best_off;
+            }
+        }
+        if (st)
+            goto out;
+    }
+out:
+    dynbuf_free(&buf);
+    return st;
 }

@@ -57,16 +57,16 @@ static const char *const q_summary_key[Q_COUNT] = {"macro", "pass@1", "score"};
 typedef struct {
     char *name;
     const catalog_model *cat; /* NULL when not in the catalog */
-    rlevel *levels;           /* ascending by concurrency */
+    rlevel *levels;           /* ascending: level_cmp (concurrencies, then rates) */
     size_t n_levels;
     double *ttft; /* sorted TTFT samples (ms) of the lowest level, for the CDF */
     size_t n_ttft;
-    int ttft_level;
+    level_key ttft_level;
     double itl_hist[ITL_NBINS]; /* fraction of per-chunk gaps per bin at itl_level */
-    int itl_level;
+    level_key itl_level;
     tl_row *tl; /* request spans of tl_level */
     size_t n_tl;
-    int tl_level;
+    level_key tl_level;
     double quality[Q_COUNT];              /* on the published scale (%, 1-10); NaN: none */
     const char *quality_created[Q_COUNT]; /* of the evaluation it came from (borrowed) */
     int quality_simulated[Q_COUNT];
@@ -131,8 +131,8 @@ static int cmp_row_offset(const void *a, const void *b)
 /* Feed a level's rows and chunks to acc, reading the chunk table in slices
  * of at most CHUNK_SLICE rows (one request's chunks never span two slices;
  * a longer request gets a slice of its own). rows are reordered. */
-static bench_status feed_level(results_file *f, int c, req_record *rows, size_t n, metrics_acc *acc,
-                               bench_err *err)
+static bench_status feed_level(results_file *f, level_key c, req_record *rows, size_t n,
+                               metrics_acc *acc, bench_err *err)
 {
     bench_status st = BENCH_OK;
     qsort(rows, n, sizeof *rows, cmp_row_offset);
@@ -161,7 +161,7 @@ static bench_status feed_level(results_file *f, int c, req_record *rows, size_t 
             buf = nb;
             cap = len;
         }
-        if (len && (st = results_read_chunks(f, c, lo, len, buf, err)))
+        if (len && (st = results_read_chunks_key(f, c, lo, len, buf, err)))
             goto out;
         for (size_t k = i; k < j; k++) {
             batch[k - i] = rows[k];
@@ -199,15 +199,17 @@ static rmodel *model_get(rdata *d, const char *name)
 }
 
 /* The level whose details a plot shows: concurrency 8 when present (the
- * report's headline level), else the highest. */
-static int preferred_level(const results_file *f)
+ * report's headline level), else the highest concurrency, else (a rate
+ * sweep) the highest rate. */
+static level_key preferred_level(const results_file *f)
 {
-    int best = 0;
+    level_key best = {0, 0};
     for (size_t i = 0; i < results_file_level_count(f); i++) {
-        int c = results_file_level(f, i)->concurrency;
-        if (c == 8)
-            return 8;
-        if (c > best)
+        level_key c = results_file_level(f, i)->level;
+        if (level_eq(c, level_conc(8)))
+            return c;
+        if (!best.kind || (best.kind == LEVEL_RATE && c.kind == LEVEL_CONCURRENCY) ||
+            (best.kind == c.kind && c.value > best.value))
             best = c;
     }
     return best;
@@ -291,14 +293,14 @@ static bench_status read_run(rdata *d, const char *path, const report_opts *o, b
         goto out;
     }
     size_t run_idx = d->n_runs - 1;
-    int pref = preferred_level(f);
-    int cur_level = 0;
+    level_key pref = preferred_level(f);
+    level_key cur_level = {0, 0};
     for (size_t li = 0; li < results_file_level_count(f); li++) {
         const results_level_info *info = results_file_level(f, li);
-        int c = info->concurrency;
+        level_key c = info->level;
         cur_level = c;
         size_t n;
-        if ((st = results_read_requests(f, c, &rows, &n, err)))
+        if ((st = results_read_requests_key(f, c, &rows, &n, err)))
             goto out;
         metrics_opts mo;
         metrics_opts_default(&mo);
@@ -308,10 +310,10 @@ static bench_status read_run(rdata *d, const char *path, const report_opts *o, b
             mo.window_lo_ns = info->t_start_ns + (int64_t)(o->steady_margin * (double)span);
             mo.window_hi_ns = info->t_end_ns - (int64_t)(o->steady_margin * (double)span);
         }
-        if ((st = metrics_acc_create(c, &mo, &acc, err)))
+        if ((st = metrics_acc_create_key(c, &mo, &acc, err)))
             goto out;
         /* timeline rows before feed_level reorders them */
-        if (c == pref && !m->tl) {
+        if (level_eq(c, pref) && !m->tl) {
             m->tl = malloc((n + 1) * sizeof *m->tl);
             if (!m->tl) {
                 st = bench_fail(err, BENCH_ENOMEM, "out of memory");
@@ -333,8 +335,11 @@ static bench_status read_run(rdata *d, const char *path, const report_opts *o, b
         level_metrics lm;
         if ((st = metrics_acc_finish(acc, &lm, err)))
             goto wrap;
+        snprintf(lm.arrival, sizeof lm.arrival, "%s", info->arrival);
+        lm.max_concurrency = info->max_concurrency;
+        lm.client = info->client;
         /* CDF of the lowest level's TTFT */
-        if (li == 0 && (!m->ttft || c <= m->ttft_level)) {
+        if (li == 0 && (!m->ttft || level_cmp(c, m->ttft_level) <= 0)) {
             size_t nt;
             const double *t = metrics_acc_ttft(acc, &nt);
             free(m->ttft);
@@ -348,7 +353,7 @@ static bench_status read_run(rdata *d, const char *path, const report_opts *o, b
             m->n_ttft = nt;
             m->ttft_level = c;
         }
-        if (c == pref) {
+        if (level_eq(c, pref)) {
             size_t ng;
             const float *g = metrics_acc_itl(acc, &ng);
             memset(m->itl_hist, 0, sizeof m->itl_hist);
@@ -365,11 +370,11 @@ static bench_status read_run(rdata *d, const char *path, const report_opts *o, b
         free(rows);
         rows = NULL;
 
-        /* The newer run wins a concurrency both measured. */
+        /* The newer run wins a level both measured. */
         size_t k = 0;
-        while (k < m->n_levels && m->levels[k].m.concurrency < c)
+        while (k < m->n_levels && level_cmp(m->levels[k].m.key, c) < 0)
             k++;
-        if (k < m->n_levels && m->levels[k].m.concurrency == c) {
+        if (k < m->n_levels && level_eq(m->levels[k].m.key, c)) {
             if (strcmp(r->created, m->levels[k].created) < 0)
                 continue;
         } else {
@@ -386,7 +391,8 @@ static bench_status read_run(rdata *d, const char *path, const report_opts *o, b
     }
     goto out;
 wrap:
-    bench_wrap(err, st, "results file %s, level c%d", path, cur_level);
+    bench_wrap(err, st, "results file %s, level %s", path,
+               level_format(cur_level, (char[LEVEL_NAME_MAX]){0}, LEVEL_NAME_MAX));
 out:
     metrics_acc_destroy(acc);
     free(rows);
@@ -506,10 +512,11 @@ static const char *fmt_ctx(int ctx)
     return rtable_fmt("%d", ctx);
 }
 
+/* The model's concurrency level c, or NULL. */
 static const rlevel *level_at(const rmodel *m, int c)
 {
     for (size_t i = 0; i < m->n_levels; i++)
-        if (m->levels[i].m.concurrency == c)
+        if (level_eq(m->levels[i].m.key, level_conc(c)))
             return &m->levels[i];
     return NULL;
 }
@@ -553,6 +560,8 @@ static bench_status table_throughput(rdoc *doc, const rdata *d, bench_err *err)
     for (size_t i = 0; i < d->n_models; i++)
         for (size_t k = 0; k < d->models[i].n_levels; k++) {
             int c = d->models[i].levels[k].m.concurrency;
+            if (d->models[i].levels[k].m.key.kind != LEVEL_CONCURRENCY)
+                continue; /* rate levels have their own table */
             size_t j = 0;
             while (j < nl && levels[j] < c)
                 j++;
@@ -622,6 +631,57 @@ out:
     return st;
 }
 
+/* The open-loop levels: one row per model and offered rate, with what
+ * was achieved and the latencies from the intended send time. 0 rows: no
+ * table (*any = 0). */
+static bench_status table_rates(rdoc *doc, const rdata *d, int *any, bench_err *err)
+{
+    const char *hdr[] = {"Model",     "offered req/s", "achieved req/s", "ok",        "failed",
+                         "out tok/s", "TTFT p50",      "TTFT p99",       "TTFT* p50", "TTFT* p99",
+                         "E2E* p50",  "E2E* p99",      "lag p50",        "lag p99",   "arrival",
+                         "cap",       "client"};
+    rtable *t;
+    *any = 0;
+    bench_status st = rtable_create(17, hdr, "lrrrrrrrrrrrrrlrl", &t, err);
+    if (st)
+        return st;
+    for (size_t i = 0; i < d->n_models && !st; i++) {
+        const rmodel *m = &d->models[i];
+        for (size_t k = 0; k < m->n_levels && !st; k++) {
+            const level_metrics *l = &m->levels[k].m;
+            char name[LEVEL_NAME_MAX];
+            if (l->key.kind != LEVEL_RATE)
+                continue;
+            *any = 1;
+            const char *cells[17] = {m->name,
+                                     rtable_fmt("%s", level_format(l->key, name, sizeof name) + 1),
+                                     fmt_num(l->achieved_rate, 2),
+                                     rtable_fmt("%llu", (unsigned long long)l->n_ok),
+                                     rtable_fmt("%llu", (unsigned long long)l->n_failed),
+                                     fmt_num(l->output_tps, 0),
+                                     fmt_num(l->ttft_ms.p50, 1),
+                                     fmt_num(l->ttft_ms.p99, 1),
+                                     fmt_num(l->ttft_sched_ms.p50, 1),
+                                     fmt_num(l->ttft_sched_ms.p99, 1),
+                                     fmt_num(l->e2e_sched_ms.p50, 1),
+                                     fmt_num(l->e2e_sched_ms.p99, 1),
+                                     fmt_num(l->queue_ms.p50, 2),
+                                     fmt_num(l->queue_ms.p99, 2),
+                                     l->arrival[0] ? l->arrival : "-",
+                                     l->max_concurrency > 0 ? rtable_fmt("%d", l->max_concurrency)
+                                                            : "-",
+                                     !l->client.present     ? "-"
+                                     : l->client.warning[0] ? "**limited**"
+                                                            : "ok"};
+            st = rtable_add_row(t, cells, 0, err);
+        }
+    }
+    if (!st && *any)
+        rdoc_table(doc, t);
+    rtable_destroy(t);
+    return st;
+}
+
 static const char *fmt_quality(const rmodel *m, int q)
 {
     if (isnan(m->quality[q]))
@@ -677,7 +737,10 @@ static bench_status table_quality(rdoc *doc, const rdata *d, bench_err *err)
 
 static bench_status table_detail(rdoc *doc, const rmodel *m, int has_slo, bench_err *err)
 {
-    const char *hdr[] = {"c",
+    int any_rate = 0;
+    for (size_t i = 0; i < m->n_levels; i++)
+        any_rate |= m->levels[i].m.key.kind == LEVEL_RATE;
+    const char *hdr[] = {any_rate ? "level" : "c",
                          "ok",
                          "failed",
                          "excluded",
@@ -706,33 +769,36 @@ static bench_status table_detail(rdoc *doc, const rmodel *m, int has_slo, bench_
         return st;
     for (size_t i = 0; i < m->n_levels && !st; i++) {
         const level_metrics *l = &m->levels[i].m;
-        const char *cells[22] = {
-            rtable_fmt("%d%s", l->concurrency, l->chunks_ne_tokens ? "†" : ""),
-            rtable_fmt("%llu", (unsigned long long)l->n_ok),
-            rtable_fmt("%llu", (unsigned long long)l->n_failed),
-            rtable_fmt("%llu", (unsigned long long)(l->n_warmup + l->n_excluded_window)),
-            fmt_num(l->ttft_ms.p50, 1),
-            fmt_num(l->ttft_ms.p90, 1),
-            fmt_num(l->ttft_ms.p99, 1),
-            fmt_num(l->ttft_ms.p999, 1),
-            fmt_num(l->tpot_ms.p50, 2),
-            fmt_num(l->tpot_ms.p99, 2),
-            fmt_num(l->itl_ms.p50, 2),
-            fmt_num(l->itl_ms.p99, 2),
-            fmt_num(l->itl_token_ms.p50, 2),
-            fmt_num(l->itl_token_ms.p99, 2),
-            fmt_num(l->e2e_ms.p50, 1),
-            fmt_num(l->e2e_ms.p99, 1),
-            fmt_num(l->queue_ms.p99, 2),
-        };
-        cells[17] = fmt_num(l->output_tps, 0);
-        cells[18] = fmt_num(l->total_tps, 0);
-        cells[19] = fmt_num(l->req_per_s, 2);
-        if (has_slo) {
-            cells[20] = fmt_num(l->good_req_per_s, 2);
-            cells[21] = fmt_num(100.0 * l->good_fraction, 1);
+        char name[LEVEL_NAME_MAX];
+        /* more cells than rtable_fmt's ring holds: each is copied at once */
+        char keep[22][64];
+        const char *cells[22] = {NULL};
+        const struct {
+            double v;
+            int prec;
+        } nums[] = {
+            {l->ttft_ms.p50, 1},      {l->ttft_ms.p90, 1},    {l->ttft_ms.p99, 1},
+            {l->ttft_ms.p999, 1},     {l->tpot_ms.p50, 2},    {l->tpot_ms.p99, 2},
+            {l->itl_ms.p50, 2},       {l->itl_ms.p99, 2},     {l->itl_token_ms.p50, 2},
+            {l->itl_token_ms.p99, 2}, {l->e2e_ms.p50, 1},     {l->e2e_ms.p99, 1},
+            {l->queue_ms.p99, 2},     {l->output_tps, 0},     {l->total_tps, 0},
+            {l->req_per_s, 2},        {l->good_req_per_s, 2}, {100.0 * l->good_fraction, 1}};
+        if (l->key.kind == LEVEL_RATE)
+            snprintf(keep[0], sizeof keep[0], "%s%s", level_format(l->key, name, sizeof name),
+                     l->chunks_ne_tokens ? "†" : "");
+        else
+            snprintf(keep[0], sizeof keep[0], "%d%s", l->concurrency,
+                     l->chunks_ne_tokens ? "†" : "");
+        snprintf(keep[1], sizeof keep[1], "%llu", (unsigned long long)l->n_ok);
+        snprintf(keep[2], sizeof keep[2], "%llu", (unsigned long long)l->n_failed);
+        snprintf(keep[3], sizeof keep[3], "%llu",
+                 (unsigned long long)(l->n_warmup + l->n_excluded_window));
+        for (size_t c = 0; c < nc; c++) {
+            if (c >= 4)
+                snprintf(keep[c], sizeof keep[c], "%s", fmt_num(nums[c - 4].v, nums[c - 4].prec));
+            cells[c] = keep[c];
         }
-        st = rtable_add_row(t, cells, l->concurrency == 8, err);
+        st = rtable_add_row(t, cells, level_eq(l->key, level_conc(8)), err);
     }
     if (!st)
         rdoc_table(doc, t);
@@ -747,9 +813,20 @@ static bench_status table_detail(rdoc *doc, const rmodel *m, int has_slo, bench_
                 if (!any)
                     rdoc_para(doc, "Requests not ok, by class (docs/FORMAT.md):");
                 any = 1;
-                rdoc_item(doc, "c=%d: %llu %s", l->concurrency, (unsigned long long)l->by_class[c],
-                          req_class_name(c));
+                rdoc_item(doc, "%s: %llu %s",
+                          level_label(l->key, (char[LEVEL_NAME_MAX + 16]){0}, LEVEL_NAME_MAX + 16),
+                          (unsigned long long)l->by_class[c], req_class_name(c));
             }
+    }
+    for (size_t i = 0; i < m->n_levels; i++) {
+        const level_metrics *l = &m->levels[i].m;
+        char label[LEVEL_NAME_MAX + 16];
+        if (l->client.present && l->client.warning[0])
+            rdoc_note(doc,
+                      "WARNING: at %s the client itself may have been the bottleneck, so the "
+                      "figures of that level may show its limits, not the server's "
+                      "(docs/METRICS.md, Client): %s.",
+                      level_label(l->key, label, sizeof label), l->client.warning);
     }
     for (size_t i = 0; i < m->n_levels; i++)
         if (m->levels[i].m.chunks_ne_tokens) {
@@ -807,20 +884,46 @@ static bench_status write_plots(rdoc *doc, const rdata *d, const report_opts *o,
          "inter-token latency (ms, log scale)", "fraction of gaps", 1},
         {"timeline", "Request timeline (send to end; point = first token)",
          "time since level start (s)", "request", 0},
+        /* rate sweeps only (open loop) */
+        {"ttft_vs_rate", "Time to first token vs offered rate (from the intended send time)",
+         "offered rate (requests/s)", "TTFT from intended send (ms)", 0},
+        {"throughput_vs_rate", "Output throughput vs offered rate", "offered rate (requests/s)",
+         "output tokens/s", 0},
     };
+    int any_conc = 0, any_rate = 0;
+    double rate_lo = INFINITY, rate_hi = 0;
+    for (size_t i = 0; i < nm; i++)
+        for (size_t l = 0; l < d->models[i].n_levels; l++) {
+            level_key key = d->models[i].levels[l].m.key;
+            any_conc |= key.kind == LEVEL_CONCURRENCY;
+            if (key.kind == LEVEL_RATE) {
+                any_rate = 1;
+                rate_lo = fmin(rate_lo, key.value);
+                rate_hi = fmax(rate_hi, key.value);
+            }
+        }
     for (size_t p = 0; p < sizeof plots / sizeof plots[0]; p++) {
         size_t ns = 0, k = 0;
-        char title[256];
+        char title[256], lab1[LEVEL_NAME_MAX + 16];
+        /* the concurrency plots for a concurrency sweep, the rate plots for
+         * a rate sweep; a report of neither kind (no levels) keeps the
+         * concurrency plots, empty */
+        if ((p <= 2 && !any_conc && any_rate) || (p >= 6 && !any_rate))
+            continue;
         snprintf(title, sizeof title, "%s", plots[p].title);
         for (size_t i = 0; i < nm; i++) {
             const rmodel *m = &d->models[i];
             size_t start = k;
-            if (p == 0) {
+            if (p == 0 || p == 6) {
                 for (int pct = 0; pct < 2; pct++) {
                     start = k;
                     for (size_t l = 0; l < m->n_levels; l++) {
-                        x[k] = m->levels[l].m.concurrency;
-                        y[k++] = pct ? m->levels[l].m.ttft_ms.p99 : m->levels[l].m.ttft_ms.p50;
+                        const level_metrics *lm = &m->levels[l].m;
+                        if (lm->key.kind != (p == 0 ? LEVEL_CONCURRENCY : LEVEL_RATE))
+                            continue;
+                        const stats_dist *t = p == 0 ? &lm->ttft_ms : &lm->ttft_sched_ms;
+                        x[k] = lm->key.value;
+                        y[k++] = pct ? t->p99 : t->p50;
                     }
                     snprintf(titles[ns], sizeof titles[ns], "%s %s", m->name, pct ? "p99" : "p50");
                     ser[ns] = (plot_series){titles[ns], x + start, y + start, NULL,
@@ -829,11 +932,13 @@ static bench_status write_plots(rdoc *doc, const rdata *d, const report_opts *o,
                 }
                 continue;
             }
-            if (p == 1 || p == 2) {
+            if (p == 1 || p == 2 || p == 7) {
                 for (size_t l = 0; l < m->n_levels; l++) {
                     const level_metrics *lm = &m->levels[l].m;
-                    if (p == 1) {
-                        x[k] = lm->concurrency;
+                    if (lm->key.kind != (p == 7 ? LEVEL_RATE : LEVEL_CONCURRENCY))
+                        continue;
+                    if (p == 1 || p == 7) {
+                        x[k] = lm->key.value;
                         y[k] = lm->output_tps;
                     } else {
                         x[k] = lm->output_tps;
@@ -849,8 +954,8 @@ static bench_status write_plots(rdoc *doc, const rdata *d, const report_opts *o,
                     y[k++] = (double)(t + 1) / (double)m->n_ttft;
                 }
                 if (m->n_ttft)
-                    snprintf(title, sizeof title, "TTFT distribution at concurrency %d (CDF)",
-                             m->ttft_level);
+                    snprintf(title, sizeof title, "TTFT distribution at %s (CDF)",
+                             level_label(m->ttft_level, lab1, sizeof lab1));
             } else if (p == 4) {
                 for (int b = 0; b < ITL_NBINS; b++) {
                     if (m->itl_hist[b] <= 0)
@@ -858,9 +963,8 @@ static bench_status write_plots(rdoc *doc, const rdata *d, const report_opts *o,
                     x[k] = pow(10.0, ITL_LOG_MIN + (b + 0.5) / ITL_BINS_PER_DECADE);
                     y[k++] = m->itl_hist[b];
                 }
-                snprintf(title, sizeof title,
-                         "Inter-token latency distribution (per chunk, concurrency %d)",
-                         m->itl_level);
+                snprintf(title, sizeof title, "Inter-token latency distribution (per chunk, %s)",
+                         level_label(m->itl_level, lab1, sizeof lab1));
             } else if (p == 5) {
                 if (i > 0)
                     break; /* one level of the first model */
@@ -872,9 +976,8 @@ static bench_status write_plots(rdoc *doc, const rdata *d, const report_opts *o,
                     k++;
                 }
                 snprintf(title, sizeof title,
-                         "Request timeline of %s at concurrency %d (send to end; point = first "
-                         "token)",
-                         m->name, m->tl_level);
+                         "Request timeline of %s at %s (send to end; point = first token)", m->name,
+                         level_label(m->tl_level, lab1, sizeof lab1));
             }
             snprintf(titles[ns], sizeof titles[ns], "%s", m->name);
             ser[ns] = (plot_series){titles[ns],
@@ -889,6 +992,8 @@ static bench_status write_plots(rdoc *doc, const rdata *d, const report_opts *o,
         /* A sweep far past 8 squashes the low levels on a linear axis. */
         int logx = plots[p].logx;
         if ((p == 0 || p == 1) && max_level(d) > 16)
+            logx = 1;
+        if ((p == 6 || p == 7) && rate_hi > 16 * rate_lo)
             logx = 1;
         plot_spec spec = {plots[p].name, title, plots[p].xl, plots[p].yl, ser, ns, logx, 0};
         bench_err perr;
@@ -1058,6 +1163,16 @@ bench_status report_write(const char *const *inputs, size_t n_inputs, const repo
                       strcmp(r->run_status, "interrupted") == 0 ? ", INTERRUPTED run" : "",
                       tls_note);
     }
+    size_t limited = 0;
+    for (size_t i = 0; i < d.n_models; i++)
+        for (size_t k = 0; k < d.models[i].n_levels; k++)
+            limited += d.models[i].levels[k].m.client.warning[0] != '\0';
+    if (limited)
+        rdoc_note(doc,
+                  "WARNING: at %zu level(s) the client itself may have been the bottleneck "
+                  "(its self-measurement warned: see the per-model detail), so those figures "
+                  "may show bench's limits rather than the server's.",
+                  limited);
     if (o->steady_margin > 0)
         rdoc_para(doc,
                   "Steady state: %.0f%% of each level's span is excluded at each end; the "
@@ -1076,6 +1191,21 @@ bench_status report_write(const char *const *inputs, size_t n_inputs, const repo
     rdoc_heading(doc, 2, "2. Output throughput (tok/s) by concurrency");
     if ((st = table_throughput(doc, &d, err)))
         goto out;
+    int any_rate = 0;
+    for (size_t i = 0; i < d.n_models; i++)
+        for (size_t k = 0; k < d.models[i].n_levels; k++)
+            any_rate |= d.models[i].levels[k].m.key.kind == LEVEL_RATE;
+    if (any_rate) {
+        int shown;
+        rdoc_heading(doc, 2, "2b. Throughput and latency by offered rate (open loop)");
+        if ((st = table_rates(doc, &d, &shown, err)))
+            goto out;
+        rdoc_para(doc, "Open-loop levels send on a schedule drawn from the seed (arrival process "
+                       "and in-flight cap as listed), whatever is in flight. TTFT and E2E marked * "
+                       "run from each request's intended send time, so a client that fell behind "
+                       "shows in them; lag = schedule lag (actual - intended send). client: ok, or "
+                       "limited when the client's self-measurement warned (per-model detail).");
+    }
     rdoc_heading(doc, 2, "3. Quality");
     if ((st = table_quality(doc, &d, err)))
         goto out;
@@ -1110,7 +1240,8 @@ bench_status report_write(const char *const *inputs, size_t n_inputs, const repo
         if ((st = table_detail(doc, m, has_slo, err)))
             goto out;
         rdoc_para(doc, "Latencies in ms. excluded = warm-up plus steady-state exclusions. lag = "
-                       "schedule lag (send - scheduled). Concurrency 8 highlighted.");
+                       "schedule lag (send - scheduled). Concurrency 8 highlighted; r<R> is "
+                       "an open-loop level at R requests/s.");
     }
     rdoc_heading(doc, 2, "Configurations");
     for (size_t i = 0; i < d.n_runs; i++) {
@@ -1201,8 +1332,9 @@ bench_status report_headlines(const char *const *inputs, size_t n_inputs, const 
     for (size_t i = 0; i < d.n_models; i++) {
         const rmodel *m = &d.models[i];
         const rlevel *l1 = level_at(m, 1), *lt = level_at(m, 8);
-        if (!lt && m->n_levels)
-            lt = &m->levels[m->n_levels - 1]; /* ascending: the highest */
+        for (size_t k = m->n_levels; !lt && k-- > 0;)
+            if (m->levels[k].m.key.kind == LEVEL_CONCURRENCY)
+                lt = &m->levels[k]; /* ascending: the highest concurrency */
         cJSON *h = cJSON_CreateObject();
         if (!h || !cJSON_AddItemToObject(res, m->name, h)) {
             cJSON_Delete(h);

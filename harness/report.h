@@ -4,7 +4,8 @@
  * Each input file (or every *.h5 in an input directory) is read level by
  * level, the chunk tables in bounded slices, through the same metric
  * definitions the run uses (metrics.h). Models are grouped across files;
- * where two files hold the same model and concurrency, the newer file wins.
+ * where two files hold the same model and level (c8, r2.5), the newer file
+ * wins.
  * The output directory receives report.md, report.html (self-contained) and
  * the plots as PNG and SVG with their data files. */
 #ifndef BENCH_REPORT_H

@@ -46,8 +46,9 @@
  * batches rewrite a chunk at most a few times before it fills. */
 static const hsize_t ds_chunk_rows[DS_COUNT] = {1024, 4096, 256};
 
-/* Size hint for the local heap of /levels (holds the level names, 16 bytes
- * each at most): room for 1024 levels before the heap must move. */
+/* Size hint for the local heap of /levels (holds the level names, 8 bytes
+ * for "c8", at most 24 for a rate's "r0.3333333333333333"): room for 1024
+ * concurrency levels, or 680 rate levels, before the heap must move. */
 #define LEVELS_HEAP_HINT 16384
 
 struct results {
@@ -57,7 +58,8 @@ struct results {
     hid_t levels;                      /* /levels, open while the file is */
     int corked;                        /* / and /levels held in the cache */
     hid_t level;                       /* open /levels/c<N>, or H5I_INVALID_HID */
-    int concurrency;                   /* N of the open level */
+    level_key key;                     /* the open level */
+    char name[LEVEL_NAME_MAX];         /* its name, "c8" or "r2.5" */
     hid_t ds[DS_COUNT];                /* its datasets */
     hsize_t rows[DS_COUNT];            /* their current lengths */
     hid_t mtype[DS_COUNT];             /* compound types, memory layout */
@@ -212,11 +214,9 @@ static herr_t release_level(results *r, int keep_cork)
  * saw the level. Returns < 0 on failure. */
 static herr_t drop_level(results *r)
 {
-    char name[32];
-    snprintf(name, sizeof name, "c%d", r->concurrency);
     herr_t rc = release_level(r, 1);
-    htri_t linked = H5Lexists(r->levels, name, H5P_DEFAULT);
-    if (linked < 0 || (linked > 0 && H5Ldelete(r->levels, name, H5P_DEFAULT) < 0))
+    htri_t linked = H5Lexists(r->levels, r->name, H5P_DEFAULT);
+    if (linked < 0 || (linked > 0 && H5Ldelete(r->levels, r->name, H5P_DEFAULT) < 0))
         rc = -1;
     if (release_level(r, 0) < 0)
         rc = -1;
@@ -377,24 +377,37 @@ out:
     return st;
 }
 
+level_key results_level_key(const results_level_info *info)
+{
+    return info->level.kind ? info->level : level_conc(info->concurrency);
+}
+
 bench_status results_level_begin(results *r, int concurrency, bench_err *err)
+{
+    if (concurrency < 1)
+        return bench_fail(err, BENCH_EUSAGE, "results file %s: bad concurrency %d",
+                          r ? r->path : "?", concurrency);
+    return results_level_begin_key(r, level_conc(concurrency), err);
+}
+
+bench_status results_level_begin_key(results *r, level_key k, bench_err *err)
 {
     bench_status st = BENCH_OK;
     hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID;
-    char name[32];
+    char name[LEVEL_NAME_MAX];
 
     results_h5_quiet();
     if (!r)
         return bench_fail(err, BENCH_EUSAGE, "results_level_begin: no results file");
     if (r->level >= 0)
-        return bench_fail(err, BENCH_EUSAGE, "results file %s: level c%d is still open", r->path,
-                          r->concurrency);
-    if (concurrency < 1)
-        return bench_fail(err, BENCH_EUSAGE, "results file %s: bad concurrency %d", r->path,
-                          concurrency);
+        return bench_fail(err, BENCH_EUSAGE, "results file %s: level %s is still open", r->path,
+                          r->name);
+    if (!level_valid(k))
+        return bench_fail(err, BENCH_EUSAGE, "results file %s: bad level %c%g", r->path,
+                          k.kind ? k.kind : '?', k.value);
     if (r->frozen)
         return frozen_fail(r, err);
-    snprintf(name, sizeof name, "c%d", concurrency);
+    level_format(k, name, sizeof name);
     htri_t exists = H5Lexists(r->levels, name, H5P_DEFAULT);
     if (exists != 0) {
         if (exists < 0)
@@ -416,7 +429,8 @@ bench_status results_level_begin(results *r, int concurrency, bench_err *err)
         goto out;
     }
     r->corked = 1;
-    r->concurrency = concurrency;
+    r->key = k;
+    snprintf(r->name, sizeof r->name, "%s", name);
     r->n_ok = r->n_failed = r->n_warmup = 0;
     if ((r->level = H5Gcreate2(r->levels, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0) {
         st = io_fail(r, err, "cannot create a level group");
@@ -488,7 +502,7 @@ static bench_status append_rows(results *r, int which, const void *rows, size_t 
      * conversion buffers at their configured size (1 MiB by default): size
      * them to the rows at hand, or appending row by row costs megabytes of
      * memset per row. */
-    snprintf(what, sizeof what, "level c%d: cannot append %zu rows to %s", r->concurrency, n,
+    snprintf(what, sizeof what, "level %s: cannot append %zu rows to %s", r->name, n,
              results_ds_name[which]);
     if (H5Dset_extent(r->ds[which], &size) < 0) {
         st = io_fail(r, err, what);
@@ -552,6 +566,38 @@ bench_status results_append_error(results *r, uint64_t request_id, const char *m
     return append_rows(r, DS_ERRORS, &row, 1, err);
 }
 
+/* The client's self-measurement as level attributes (docs/FORMAT.md). */
+static herr_t put_client(hid_t g, const level_client *c)
+{
+    const struct {
+        const char *name;
+        double v;
+    } dbl[] = {
+        {"client_wall_s", c->wall_s},
+        {"client_cpu_s", c->cpu_s},
+        {"client_cpu_busiest", c->cpu_busiest},
+        {"client_process_cpu_s", c->process_cpu_s},
+        {"loop_lag_p50_ms", c->loop_lag_p50_ms},
+        {"loop_lag_p99_ms", c->loop_lag_p99_ms},
+        {"loop_lag_max_ms", c->loop_lag_max_ms},
+    };
+    const struct {
+        const char *name;
+        int v;
+    } ints[] = {
+        {"client_threads", c->threads},
+        {"client_cores", c->cores},
+        {"peak_inflight", c->peak_inflight},
+    };
+    for (size_t i = 0; i < sizeof dbl / sizeof dbl[0]; i++)
+        if (results_h5_put_attr(g, dbl[i].name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &dbl[i].v) < 0)
+            return -1;
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+        if (results_h5_put_attr(g, ints[i].name, H5T_STD_I32LE, H5T_NATIVE_INT, &ints[i].v) < 0)
+            return -1;
+    return results_h5_put_str(g, "client_warning", c->warning);
+}
+
 bench_status results_level_end(results *r, const results_level_info *info, bench_err *err)
 {
     bench_status st = BENCH_OK;
@@ -562,16 +608,27 @@ bench_status results_level_end(results *r, const results_level_info *info, bench
         return bench_fail(err, BENCH_EUSAGE, "results_level_end: missing file or level info");
     if (r->level < 0)
         return bench_fail(err, BENCH_EUSAGE, "results file %s: no level is open", r->path);
-    if (info->concurrency != r->concurrency)
+    level_key k = results_level_key(info);
+    if (!level_eq(k, r->key)) {
+        char given[LEVEL_NAME_MAX];
         return bench_fail(err, BENCH_EUSAGE,
-                          "results file %s: ending level c%d but level c%d is open", r->path,
-                          info->concurrency, r->concurrency);
+                          "results file %s: ending level %s but level %s is open", r->path,
+                          level_format(k, given, sizeof given), r->name);
+    }
     if (r->frozen)
         return frozen_fail(r, err);
-    int c = r->concurrency;
-    snprintf(what, sizeof what, "level c%d: cannot write its attributes", c);
-    if (results_h5_put_attr(r->level, "concurrency", H5T_STD_I32LE, H5T_NATIVE_INT,
-                            &info->concurrency) < 0 ||
+    const char *c = r->name;
+    int conc = level_concurrency(k);
+    snprintf(what, sizeof what, "level %s: cannot write its attributes", c);
+    if (results_h5_put_str(r->level, "mode", k.kind == LEVEL_RATE ? "rate" : "concurrency") < 0 ||
+        (k.kind == LEVEL_CONCURRENCY &&
+         results_h5_put_attr(r->level, "concurrency", H5T_STD_I32LE, H5T_NATIVE_INT, &conc) < 0) ||
+        (k.kind == LEVEL_RATE &&
+         (results_h5_put_attr(r->level, "rate", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &k.value) < 0 ||
+          results_h5_put_str(r->level, "arrival", info->arrival) < 0 ||
+          results_h5_put_attr(r->level, "max_concurrency", H5T_STD_I32LE, H5T_NATIVE_INT,
+                              &info->max_concurrency) < 0)) ||
+        (info->client.present && put_client(r->level, &info->client) < 0) ||
         results_h5_put_attr(r->level, "t_start_ns", H5T_STD_I64LE, H5T_NATIVE_INT64,
                             &info->t_start_ns) < 0 ||
         results_h5_put_attr(r->level, "t_end_ns", H5T_STD_I64LE, H5T_NATIVE_INT64,
@@ -588,7 +645,7 @@ bench_status results_level_end(results *r, const results_level_info *info, bench
 
     /* Phase 1: the level's own objects (unreachable from the on-disk file
      * while /levels is corked) reach the disk complete... */
-    snprintf(what, sizeof what, "level c%d: cannot flush its datasets", c);
+    snprintf(what, sizeof what, "level %s: cannot flush its datasets", c);
     for (int i = 0; i < DS_COUNT; i++)
         if (H5Dflush(r->ds[i]) < 0) {
             st = io_fail(r, err, what);
@@ -611,7 +668,7 @@ bench_status results_level_end(results *r, const results_level_info *info, bench
     if (info->requests_ok != r->n_ok || info->requests_failed != r->n_failed ||
         info->requests_warmup != r->n_warmup)
         st = bench_fail(err, BENCH_EINPUT,
-                        "results file %s: level c%d: counts ok/failed/warmup %llu/%llu/%llu "
+                        "results file %s: level %s: counts ok/failed/warmup %llu/%llu/%llu "
                         "disagree with the request rows (%llu/%llu/%llu)",
                         r->path, c, (unsigned long long)info->requests_ok,
                         (unsigned long long)info->requests_failed,

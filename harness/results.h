@@ -11,7 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "level.h"
 #include "record.h"
+#include "schedule.h"
 #include "status.h"
 
 #define RESULTS_FORMAT_VERSION 1
@@ -36,10 +38,20 @@ typedef struct {
 
 /* Per-level attributes, written when the level ends. */
 typedef struct {
-    int concurrency;
+    int concurrency;              /* N of a concurrency level; 0 for a rate level */
     int64_t t_start_ns, t_end_ns; /* relative to t0 */
     uint64_t requests_ok, requests_failed, requests_warmup;
+    /* What came with open-loop levels and the client's self-measurement.
+     * All zero (as older callers leave them, and as files without them
+     * read) means concurrency level c<concurrency>, no measurement. */
+    level_key level;                    /* kind 0: c<concurrency> */
+    char arrival[SCHEDULE_ARRIVAL_MAX]; /* rate level: "poisson", "constant", "gamma:2" */
+    int max_concurrency;                /* rate level: the cap on requests in flight */
+    level_client client;                /* written when client.present */
 } results_level_info;
+
+/* The level an info describes: info->level, or c<concurrency> when unset. */
+level_key results_level_key(const results_level_info *info);
 
 typedef struct results results;
 
@@ -55,6 +67,9 @@ bench_status results_create(const char *path, const results_meta *meta, results 
  * datasets. Only one level is open at a time; concurrency must be >= 1 and
  * not used by an earlier level of the file. */
 bench_status results_level_begin(results *r, int concurrency, bench_err *err);
+/* The same for any level: group /levels/<level_format(k)> ("c8", "r2.5");
+ * k must be level_valid. */
+bench_status results_level_begin_key(results *r, level_key k, bench_err *err);
 
 /* Append rows to the open level. Arrays are borrowed for the call. The
  * caller keeps request/chunk consistency (chunk_offset indexes `chunks`). */
@@ -65,7 +80,10 @@ bench_status results_append_error(results *r, uint64_t request_id, const char *m
                                   bench_err *err);
 
 /* Write the level's attributes, close its group and flush the file to disk
- * (fsync included). info->concurrency must be the open level's. The counts
+ * (fsync included). results_level_key(info) must be the open level. A
+ * concurrency level gets `concurrency`, a rate level `rate`, `arrival` and
+ * `max_concurrency`; both `mode` and, with info->client.present, the
+ * client_* attributes (docs/FORMAT.md). The counts
  * must agree with the appended rows (requests_ok / requests_failed: measured
  * rows whose class is / is not req_class_is_success(); requests_warmup:
  * warm-up rows): the attributes are written as given either way, but a

@@ -41,14 +41,14 @@ struct results_file {
     str_attr *attrs;             /* scalar string attributes of / */
     size_t n_attrs, cap_attrs;   /* entries used / allocated */
     int64_t t0_unix, t0_mono;    /* root t0_unix_ns, t0_monotonic_ns */
-    results_level_info *levels;  /* ascending by concurrency */
+    results_level_info *levels;  /* ascending: level_cmp */
     size_t n_levels, cap_levels; /* entries used / allocated */
     /* The last table opened of each kind, kept open (already checked) so
      * that reading a level's chunks slice by slice does not reopen it, and
      * the type its rows are read with (mtype adapted to its strings). */
     hid_t ds[DS_COUNT];
     hid_t rtype[DS_COUNT];
-    int ds_level[DS_COUNT];
+    level_key ds_level[DS_COUNT];
 };
 
 /* Room for one more element in array p of `used` elements of elem bytes
@@ -98,6 +98,82 @@ static bench_status int_attr(const results_file *f, hid_t obj, const char *where
 out:
     results_h5_close(&space);
     results_h5_close(&type);
+    results_h5_close(&attr);
+    H5Eclear2(H5E_DEFAULT);
+    return st;
+}
+
+/* Read the numeric attribute `name` of obj as a double into out (HDF5
+ * converts an integer or any float width). Missing, not a number or not a
+ * single value: BENCH_EINPUT. */
+static bench_status float_attr(const results_file *f, hid_t obj, const char *where,
+                               const char *name, double *out, bench_err *err)
+{
+    bench_status st = BENCH_OK;
+    hid_t attr = H5I_INVALID_HID, type = H5I_INVALID_HID, space = H5I_INVALID_HID;
+    char what[160];
+
+    snprintf(what, sizeof what, "%s: attribute %s", where, name);
+    htri_t exists = H5Aexists(obj, name);
+    if (exists < 0)
+        return results_h5_fail(BENCH_EINPUT, f->path, err, what);
+    if (exists == 0)
+        return bench_fail(err, BENCH_EINPUT, "results file %s: %s: missing", f->path, what);
+    if ((attr = H5Aopen(obj, name, H5P_DEFAULT)) < 0 || (type = H5Aget_type(attr)) < 0 ||
+        (space = H5Aget_space(attr)) < 0) {
+        st = results_h5_fail(BENCH_EINPUT, f->path, err, what);
+        goto out;
+    }
+    H5T_class_t cls = H5Tget_class(type);
+    if ((cls != H5T_FLOAT && cls != H5T_INTEGER) || H5Sget_simple_extent_npoints(space) != 1) {
+        st = bench_fail(err, BENCH_EINPUT, "results file %s: %s: not a single number", f->path,
+                        what);
+        goto out;
+    }
+    if (H5Aread(attr, H5T_NATIVE_DOUBLE, out) < 0)
+        st = results_h5_fail(BENCH_EINPUT, f->path, err, what);
+out:
+    results_h5_close(&space);
+    results_h5_close(&type);
+    results_h5_close(&attr);
+    H5Eclear2(H5E_DEFAULT);
+    return st;
+}
+
+static bench_status str_attr_value(const results_file *f, hid_t attr, const char *name,
+                                   char **value, bench_err *err);
+
+/* The scalar string attribute `name` of obj into buf (cut to n - 1
+ * bytes). Missing or not a scalar string: BENCH_EINPUT. */
+static bench_status text_attr(const results_file *f, hid_t obj, const char *where, const char *name,
+                              char *buf, size_t n, bench_err *err)
+{
+    bench_status st = BENCH_OK;
+    hid_t attr = H5I_INVALID_HID;
+    char *value = NULL;
+
+    htri_t exists = H5Aexists(obj, name);
+    if (exists <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return bench_fail(err, BENCH_EINPUT, "results file %s: %s: attribute %s: missing", f->path,
+                          where, name);
+    }
+    if ((attr = H5Aopen(obj, name, H5P_DEFAULT)) < 0) {
+        char what[160];
+        snprintf(what, sizeof what, "%s: attribute %s", where, name);
+        st = results_h5_fail(BENCH_EINPUT, f->path, err, what);
+        goto out;
+    }
+    if ((st = str_attr_value(f, attr, name, &value, err)))
+        goto out;
+    if (!value) {
+        st = bench_fail(err, BENCH_EINPUT, "results file %s: %s: attribute %s: not a string",
+                        f->path, where, name);
+        goto out;
+    }
+    snprintf(buf, n, "%s", value);
+out:
+    free(value);
     results_h5_close(&attr);
     H5Eclear2(H5E_DEFAULT);
     return st;
@@ -209,40 +285,50 @@ typedef struct {
     bench_err *err;
 } level_walk;
 
-/* The N of a level name "c<N>" (decimal, no sign, no leading zero, at least
- * 1, fitting an int), or 0 when name is not one. */
-static int level_number(const char *name)
+/* The client's self-measurement of a level, when it was written (files
+ * before it have none: c->present stays 0). */
+static bench_status read_client(const results_file *f, hid_t obj, const char *where,
+                                level_client *c, bench_err *err)
 {
-    if (name[0] != 'c' || name[1] < '1' || name[1] > '9')
-        return 0;
-    long n = 0;
-    for (const char *p = name + 1; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return 0;
-        n = 10 * n + (*p - '0');
-        if (n > 1000000000L)
-            return 0;
-    }
-    return (int)n;
+    bench_status st;
+    htri_t has = H5Aexists(obj, "client_threads");
+    H5Eclear2(H5E_DEFAULT);
+    if (has <= 0)
+        return BENCH_OK;
+    if ((st = int_attr(f, obj, where, "client_threads", H5T_NATIVE_INT, &c->threads, err)) ||
+        (st = int_attr(f, obj, where, "client_cores", H5T_NATIVE_INT, &c->cores, err)) ||
+        (st = int_attr(f, obj, where, "peak_inflight", H5T_NATIVE_INT, &c->peak_inflight, err)) ||
+        (st = float_attr(f, obj, where, "client_wall_s", &c->wall_s, err)) ||
+        (st = float_attr(f, obj, where, "client_cpu_s", &c->cpu_s, err)) ||
+        (st = float_attr(f, obj, where, "client_cpu_busiest", &c->cpu_busiest, err)) ||
+        (st = float_attr(f, obj, where, "client_process_cpu_s", &c->process_cpu_s, err)) ||
+        (st = float_attr(f, obj, where, "loop_lag_p50_ms", &c->loop_lag_p50_ms, err)) ||
+        (st = float_attr(f, obj, where, "loop_lag_p99_ms", &c->loop_lag_p99_ms, err)) ||
+        (st = float_attr(f, obj, where, "loop_lag_max_ms", &c->loop_lag_max_ms, err)) ||
+        (st = text_attr(f, obj, where, "client_warning", c->warning, sizeof c->warning, err)))
+        return st;
+    c->present = 1;
+    return BENCH_OK;
 }
 
 /* H5Literate callback: read the attributes of level group `name` of /levels
  * into the level table. Anything in /levels that is not such a group, or
- * whose concurrency disagrees with its name, is a malformed file. */
+ * whose concurrency (rate) disagrees with its name, is a malformed file. */
 static herr_t level_cb(hid_t levels, const char *name, const H5L_info_t *info, void *data)
 {
     level_walk *w = data;
     results_file *f = w->f;
     hid_t obj = H5I_INVALID_HID;
     results_level_info li;
-    char where[160];
+    char where[160], mode[32];
     int concurrency = 0;
+    level_key key;
 
     snprintf(where, sizeof where, "/levels/%.100s", name);
-    if (info->type != H5L_TYPE_HARD || !level_number(name)) {
-        w->st =
-            bench_fail(w->err, BENCH_EINPUT,
-                       "results file %s: %s: not a level (expected groups c<N>)", f->path, where);
+    if (info->type != H5L_TYPE_HARD || level_parse(name, &key) != 0) {
+        w->st = bench_fail(w->err, BENCH_EINPUT,
+                           "results file %s: %s: not a level (expected groups c<N> or r<R>)",
+                           f->path, where);
         goto out;
     }
     if ((obj = H5Oopen(levels, name, H5P_DEFAULT)) < 0) {
@@ -255,7 +341,38 @@ static herr_t level_cb(hid_t levels, const char *name, const H5L_info_t *info, v
         goto out;
     }
     memset(&li, 0, sizeof li);
-    if ((w->st = int_attr(f, obj, where, "concurrency", H5T_NATIVE_INT, &concurrency, w->err)) ||
+    li.level = key;
+    /* mode: written since rate levels exist; a file without it has only
+     * concurrency levels */
+    htri_t has_mode = H5Aexists(obj, "mode");
+    H5Eclear2(H5E_DEFAULT);
+    snprintf(mode, sizeof mode, "concurrency");
+    if (has_mode > 0 && (w->st = text_attr(f, obj, where, "mode", mode, sizeof mode, w->err)))
+        goto out;
+    if (strcmp(mode, key.kind == LEVEL_RATE ? "rate" : "concurrency") != 0) {
+        w->st = bench_fail(w->err, BENCH_EINPUT,
+                           "results file %s: %s: mode attribute is '%s', not the level's %s",
+                           f->path, where, mode, key.kind == LEVEL_RATE ? "rate" : "concurrency");
+        goto out;
+    }
+    if (key.kind == LEVEL_RATE) {
+        double rate = 0;
+        if ((w->st = float_attr(f, obj, where, "rate", &rate, w->err)) ||
+            (w->st = text_attr(f, obj, where, "arrival", li.arrival, sizeof li.arrival, w->err)) ||
+            (w->st = int_attr(f, obj, where, "max_concurrency", H5T_NATIVE_INT, &li.max_concurrency,
+                              w->err)))
+            goto out;
+        if (rate != key.value) {
+            w->st = bench_fail(w->err, BENCH_EINPUT,
+                               "results file %s: %s: rate attribute is %.17g, not the level's",
+                               f->path, where, rate);
+            goto out;
+        }
+    } else if ((w->st =
+                    int_attr(f, obj, where, "concurrency", H5T_NATIVE_INT, &concurrency, w->err))) {
+        goto out;
+    }
+    if ((w->st = read_client(f, obj, where, &li.client, w->err)) ||
         (w->st = int_attr(f, obj, where, "t_start_ns", H5T_NATIVE_INT64, &li.t_start_ns, w->err)) ||
         (w->st = int_attr(f, obj, where, "t_end_ns", H5T_NATIVE_INT64, &li.t_end_ns, w->err)) ||
         (w->st =
@@ -265,10 +382,10 @@ static herr_t level_cb(hid_t levels, const char *name, const H5L_info_t *info, v
         (w->st = int_attr(f, obj, where, "requests_warmup", H5T_NATIVE_UINT64, &li.requests_warmup,
                           w->err)))
         goto out;
-    if (concurrency != level_number(name)) {
+    if (key.kind == LEVEL_CONCURRENCY && concurrency != level_concurrency(key)) {
         w->st = bench_fail(w->err, BENCH_EINPUT,
                            "results file %s: %s: concurrency attribute is %d, not the level's %d",
-                           f->path, where, concurrency, level_number(name));
+                           f->path, where, concurrency, level_concurrency(key));
         goto out;
     }
     li.concurrency = concurrency;
@@ -285,15 +402,14 @@ out:
     return w->st == BENCH_OK ? 0 : -1;
 }
 
-static int level_cmp(const void *a, const void *b)
+static int info_cmp(const void *a, const void *b)
 {
-    int x = ((const results_level_info *)a)->concurrency;
-    int y = ((const results_level_info *)b)->concurrency;
-    return (x > y) - (x < y);
+    return level_cmp(((const results_level_info *)a)->level,
+                     ((const results_level_info *)b)->level);
 }
 
-/* Read /levels into f->levels, sorted by concurrency (HDF5 lists the groups
- * by name: c1, c16, c2, ...). */
+/* Read /levels into f->levels, sorted by level_cmp (HDF5 lists the groups
+ * by name: c1, c16, c2, ...): the run order of a sweep. */
 static bench_status read_levels(results_file *f, bench_err *err)
 {
     level_walk w = {f, BENCH_OK, err};
@@ -313,7 +429,7 @@ static bench_status read_levels(results_file *f, bench_err *err)
     results_h5_close(&levels);
     H5Eclear2(H5E_DEFAULT);
     if (w.st == BENCH_OK && f->n_levels > 1)
-        qsort(f->levels, f->n_levels, sizeof *f->levels, level_cmp);
+        qsort(f->levels, f->n_levels, sizeof *f->levels, info_cmp);
     return w.st;
 }
 
@@ -537,27 +653,29 @@ static bench_status read_type(const results_file *f, const char *where, hid_t mt
     return st;
 }
 
-/* Make f->ds[which] the table `which` of level c<concurrency>, opened and
- * checked (1-D, every field of the row present); reuses the open one when
- * it is already that level's. The level must be one listed at open. */
-static bench_status open_table(results_file *f, int concurrency, int which, bench_err *err)
+/* "c8" for messages: level names are short. */
+#define LNAME(k) level_format((k), (char[LEVEL_NAME_MAX]){0}, LEVEL_NAME_MAX)
+
+/* Make f->ds[which] the table `which` of level k, opened and checked (1-D,
+ * every field of the row present); reuses the open one when it is already
+ * that level's. The level must be one listed at open. */
+static bench_status open_table(results_file *f, level_key k, int which, bench_err *err)
 {
     bench_status st = BENCH_OK;
     hid_t ds = H5I_INVALID_HID, type = H5I_INVALID_HID, space = H5I_INVALID_HID;
     char where[96];
 
-    if (f->ds[which] >= 0 && f->ds_level[which] == concurrency)
+    if (f->ds[which] >= 0 && level_eq(f->ds_level[which], k))
         return BENCH_OK;
     results_h5_close(&f->ds[which]);
     results_h5_close(&f->rtype[which]);
-    results_level_info key = {.concurrency = concurrency};
-    if (f->n_levels == 0 || !bsearch(&key, f->levels, f->n_levels, sizeof *f->levels, level_cmp))
-        return bench_fail(err, BENCH_EUSAGE, "results file %s: has no level c%d", f->path,
-                          concurrency);
+    results_level_info key = {.level = k};
+    if (f->n_levels == 0 || !bsearch(&key, f->levels, f->n_levels, sizeof *f->levels, info_cmp))
+        return bench_fail(err, BENCH_EUSAGE, "results file %s: has no level %s", f->path, LNAME(k));
 
     /* Look each step up first: H5Dopen2 on a missing path fails with a
      * generic HDF5 message, a missing table deserves a plain one. */
-    snprintf(where, sizeof where, "/levels/c%d/%s", concurrency, results_ds_name[which]);
+    snprintf(where, sizeof where, "/levels/%s/%s", LNAME(k), results_ds_name[which]);
     htri_t exists = H5Lexists(f->file, where, H5P_DEFAULT);
     if (exists <= 0) {
         H5Eclear2(H5E_DEFAULT);
@@ -578,7 +696,7 @@ static bench_status open_table(results_file *f, int concurrency, int which, benc
     if ((st = read_type(f, where, f->mtype[which], type, &f->rtype[which], err)) != BENCH_OK)
         goto out;
     f->ds[which] = ds;
-    f->ds_level[which] = concurrency;
+    f->ds_level[which] = k;
     ds = H5I_INVALID_HID;
 out:
     results_h5_close(&space);
@@ -597,7 +715,7 @@ static bench_status table_rows(results_file *f, int which, hsize_t *rows, bench_
     results_h5_close(&space);
     if (ok)
         return BENCH_OK;
-    snprintf(what, sizeof what, "/levels/c%d/%s: cannot get its size", f->ds_level[which],
+    snprintf(what, sizeof what, "/levels/%s/%s: cannot get its size", LNAME(f->ds_level[which]),
              results_ds_name[which]);
     return results_h5_fail(BENCH_EINPUT, f->path, err, what);
 }
@@ -617,8 +735,8 @@ static bench_status read_rows(results_file *f, int which, hsize_t start, hsize_t
         H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &count, NULL) < 0 ||
         (mspace = H5Screate_simple(1, &count, NULL)) < 0 ||
         H5Dread(f->ds[which], f->rtype[which], mspace, fspace, f->dxpl, buf) < 0) {
-        snprintf(what, sizeof what, "/levels/c%d/%s: cannot read rows %llu..%llu",
-                 f->ds_level[which], results_ds_name[which], (unsigned long long)start,
+        snprintf(what, sizeof what, "/levels/%s/%s: cannot read rows %llu..%llu",
+                 LNAME(f->ds_level[which]), results_ds_name[which], (unsigned long long)start,
                  (unsigned long long)(start + count - 1));
         st = results_h5_fail(BENCH_EINPUT, f->path, err, what);
     }
@@ -628,11 +746,11 @@ static bench_status read_rows(results_file *f, int which, hsize_t start, hsize_t
     return st;
 }
 
-/* Read the whole table `which` of level c<concurrency> into a malloc'ed
- * array of elem-byte rows (*rows, never NULL on success, zeroed past what
- * HDF5 fills) and its length *n. */
-static bench_status read_table(results_file *f, int concurrency, int which, size_t elem,
-                               void **rows, size_t *n, bench_err *err)
+/* Read the whole table `which` of level k into a malloc'ed array of
+ * elem-byte rows (*rows, never NULL on success, zeroed past what HDF5
+ * fills) and its length *n. */
+static bench_status read_table(results_file *f, level_key k, int which, size_t elem, void **rows,
+                               size_t *n, bench_err *err)
 {
     bench_status st;
     hsize_t count = 0;
@@ -645,17 +763,17 @@ static bench_status read_table(results_file *f, int concurrency, int which, size
         return bench_fail(err, BENCH_EUSAGE, "results: read %s of no file or into nothing",
                           results_ds_name[which]);
     results_h5_quiet();
-    if ((st = open_table(f, concurrency, which, err)) != BENCH_OK ||
+    if ((st = open_table(f, k, which, err)) != BENCH_OK ||
         (st = table_rows(f, which, &count, err)) != BENCH_OK)
         return st;
     if (count > SIZE_MAX / elem - 1)
-        return bench_fail(err, BENCH_ENOMEM, "results file %s: /levels/c%d/%s: %llu rows: too many",
-                          f->path, concurrency, results_ds_name[which], (unsigned long long)count);
+        return bench_fail(err, BENCH_ENOMEM, "results file %s: /levels/%s/%s: %llu rows: too many",
+                          f->path, LNAME(k), results_ds_name[which], (unsigned long long)count);
     void *buf = calloc((size_t)count + 1, elem);
     if (!buf)
         return bench_fail(err, BENCH_ENOMEM,
-                          "results file %s: /levels/c%d/%s: out of memory for %llu rows", f->path,
-                          concurrency, results_ds_name[which], (unsigned long long)count);
+                          "results file %s: /levels/%s/%s: out of memory for %llu rows", f->path,
+                          LNAME(k), results_ds_name[which], (unsigned long long)count);
     if (count > 0 && (st = read_rows(f, which, 0, count, buf, err)) != BENCH_OK) {
         free(buf);
         return st;
@@ -668,11 +786,27 @@ static bench_status read_table(results_file *f, int concurrency, int which, size
 /* finish_reason comes back exactly as stored: NUL-padded, and without a NUL
  * when the reason fills all REC_FINISH_LEN bytes (as the writer accepts it),
  * so print it with "%.*s". */
+bench_status results_read_requests_key(results_file *f, level_key k, req_record **rows, size_t *n,
+                                       bench_err *err)
+{
+    void *buf = NULL;
+    bench_status st = read_table(f, k, DS_REQUESTS, sizeof **rows, &buf, n, err);
+    if (rows)
+        *rows = buf;
+    return st;
+}
+
 bench_status results_read_requests(results_file *f, int concurrency, req_record **rows, size_t *n,
                                    bench_err *err)
 {
+    return results_read_requests_key(f, level_conc(concurrency), rows, n, err);
+}
+
+bench_status results_read_errors_key(results_file *f, level_key k, results_error_row **rows,
+                                     size_t *n, bench_err *err)
+{
     void *buf = NULL;
-    bench_status st = read_table(f, concurrency, DS_REQUESTS, sizeof **rows, &buf, n, err);
+    bench_status st = read_table(f, k, DS_ERRORS, sizeof **rows, &buf, n, err);
     if (rows)
         *rows = buf;
     return st;
@@ -681,14 +815,15 @@ bench_status results_read_requests(results_file *f, int concurrency, req_record 
 bench_status results_read_errors(results_file *f, int concurrency, results_error_row **rows,
                                  size_t *n, bench_err *err)
 {
-    void *buf = NULL;
-    bench_status st = read_table(f, concurrency, DS_ERRORS, sizeof **rows, &buf, n, err);
-    if (rows)
-        *rows = buf;
-    return st;
+    return results_read_errors_key(f, level_conc(concurrency), rows, n, err);
 }
 
 bench_status results_chunk_count(results_file *f, int concurrency, uint64_t *n, bench_err *err)
+{
+    return results_chunk_count_key(f, level_conc(concurrency), n, err);
+}
+
+bench_status results_chunk_count_key(results_file *f, level_key k, uint64_t *n, bench_err *err)
 {
     bench_status st;
     hsize_t count = 0;
@@ -698,7 +833,7 @@ bench_status results_chunk_count(results_file *f, int concurrency, uint64_t *n, 
     if (!f || !n)
         return bench_fail(err, BENCH_EUSAGE, "results_chunk_count: no file or no output");
     results_h5_quiet();
-    if ((st = open_table(f, concurrency, DS_CHUNKS, err)) != BENCH_OK ||
+    if ((st = open_table(f, k, DS_CHUNKS, err)) != BENCH_OK ||
         (st = table_rows(f, DS_CHUNKS, &count, err)) != BENCH_OK)
         return st;
     *n = count;
@@ -711,20 +846,26 @@ bench_status results_chunk_count(results_file *f, int concurrency, uint64_t *n, 
 bench_status results_read_chunks(results_file *f, int concurrency, uint64_t start, size_t count,
                                  chunk_record *out, bench_err *err)
 {
+    return results_read_chunks_key(f, level_conc(concurrency), start, count, out, err);
+}
+
+bench_status results_read_chunks_key(results_file *f, level_key k, uint64_t start, size_t count,
+                                     chunk_record *out, bench_err *err)
+{
     bench_status st;
     hsize_t rows = 0;
 
     if (!f || (count > 0 && !out))
         return bench_fail(err, BENCH_EUSAGE, "results_read_chunks: no file or no output");
     results_h5_quiet();
-    if ((st = open_table(f, concurrency, DS_CHUNKS, err)) != BENCH_OK ||
+    if ((st = open_table(f, k, DS_CHUNKS, err)) != BENCH_OK ||
         (st = table_rows(f, DS_CHUNKS, &rows, err)) != BENCH_OK)
         return st;
     if (start > rows || count > rows - start)
         return bench_fail(err, BENCH_EINPUT,
-                          "results file %s: level c%d: a slice of %zu chunk rows from row %llu "
-                          "is past the end of /levels/c%d/chunks (%llu rows)",
-                          f->path, concurrency, count, (unsigned long long)start, concurrency,
+                          "results file %s: level %s: a slice of %zu chunk rows from row %llu "
+                          "is past the end of /levels/%s/chunks (%llu rows)",
+                          f->path, LNAME(k), count, (unsigned long long)start, LNAME(k),
                           (unsigned long long)rows);
     if (count == 0)
         return BENCH_OK;

@@ -36,9 +36,13 @@ const char *results_file_attr(const results_file *f, const char *name);
 int64_t results_file_t0_monotonic(const results_file *f);
 int64_t results_file_t0_unix(const results_file *f);
 
-/* Levels present in the file, ascending by concurrency. */
+/* Levels present in the file: concurrency levels ascending, then rate
+ * levels ascending (level_cmp), which is the run order of a sweep. */
 size_t results_file_level_count(const results_file *f);
-/* Borrowed; i < count. requests_*, t_* and concurrency as written. */
+/* Borrowed; i < count. As written; `level` is always set (c<N> for files
+ * written before rate levels), `concurrency` is 0 for a rate level, and
+ * client.present says whether the level carries the client's
+ * self-measurement. */
 const results_level_info *results_file_level(const results_file *f, size_t i);
 
 /* Whole requests table of level c<concurrency>. *rows is malloc'ed and owned
@@ -57,6 +61,16 @@ bench_status results_read_chunks(results_file *f, int concurrency, uint64_t star
 /* Whole errors table; *rows malloc'ed, owned by the caller. */
 bench_status results_read_errors(results_file *f, int concurrency, results_error_row **rows,
                                  size_t *n, bench_err *err);
+
+/* The same four for any level (level_key; the forms above take a
+ * concurrency level's N). */
+bench_status results_read_requests_key(results_file *f, level_key k, req_record **rows, size_t *n,
+                                       bench_err *err);
+bench_status results_chunk_count_key(results_file *f, level_key k, uint64_t *n, bench_err *err);
+bench_status results_read_chunks_key(results_file *f, level_key k, uint64_t start, size_t count,
+                                     chunk_record *out, bench_err *err);
+bench_status results_read_errors_key(results_file *f, level_key k, results_error_row **rows,
+                                     size_t *n, bench_err *err);
 
 void results_file_close(results_file *f);
 

@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -20,6 +21,8 @@
 #include "results.h"
 #include "endpoint.h"
 #include "pool.h"
+#include "schedule.h"
+#include "tokenize.h"
 #include "version.h"
 
 /* Set by the signal handler, read by the workers (WORKER_* values). */
@@ -54,12 +57,13 @@ typedef struct {
     run_summary *sum; /* first_error is set from the first failure drained */
     uint64_t reserve; /* the space guard's reserve, bytes (0: off) */
     const results_meta *meta;
+    int max_inflight; /* open loop: the cap on requests in flight */
 } level_ctx;
 
-static void print_progress(int level, uint64_t done, uint64_t total, uint64_t tokens,
+static void print_progress(const char *level, uint64_t done, uint64_t total, uint64_t tokens,
                            double elapsed_s)
 {
-    fprintf(stderr, "\r  c=%-4d %6llu/%-6llu requests  %8.0f tok/s ", level,
+    fprintf(stderr, "\r  %-12s %6llu/%-6llu requests  %8.0f tok/s ", level,
             (unsigned long long)done, (unsigned long long)total,
             elapsed_s > 0 ? (double)tokens / elapsed_s : 0.0);
     fflush(stderr);
@@ -155,7 +159,7 @@ static void recovery_path(const char *out, int which, char *buf, size_t n)
 
 /* The results file failed on batch b: open a recovery file for the rest of
  * the level, b first, beside the results file or else in $TMPDIR. */
-static void open_recovery(level_sink *k, int level, worker_batch *b)
+static void open_recovery(level_sink *k, level_key level, worker_batch *b)
 {
     char first[sizeof k->rec_path];
     for (int which = 0; which < 2; which++) {
@@ -169,7 +173,7 @@ static void open_recovery(level_sink *k, int level, worker_batch *b)
         if (results_create(k->rec_path, k->meta, &rec, &e) == BENCH_OK &&
             results_set_root_attr(rec, "run_status", "recovery", &e) == BENCH_OK &&
             results_set_root_attr(rec, "recovery_of", k->path, &e) == BENCH_OK &&
-            results_level_begin(rec, level, &e) == BENCH_OK &&
+            results_level_begin_key(rec, level, &e) == BENCH_OK &&
             write_batch(rec, b, &k->rec_chunks, &e) == BENCH_OK) {
             k->rec = rec;
             tally(&k->rec_info, &k->rec_t_start, b->rows, b->nrows);
@@ -237,7 +241,7 @@ static bench_status sink_batch(level_sink *k, worker_batch *b, bench_err *err)
         k->file_failed = 1;
         k->file_err = werr;
         atomic_store(&g_stop, WORKER_STOP_NOW);
-        open_recovery(k, k->info.concurrency, b);
+        open_recovery(k, results_level_key(&k->info), b);
         return BENCH_OK;
     }
     if (k->rec) {
@@ -257,12 +261,17 @@ static bench_status sink_batch(level_sink *k, worker_batch *b, bench_err *err)
 
 /* After the results file failed in the middle of level `level`: end and
  * close the recovery file and say, in one line, where everything is. */
-static bench_status finish_recovery(level_sink *k, int level, bench_err *err)
+static bench_status finish_recovery(level_sink *k, level_key level, bench_err *err)
 {
     uint64_t kept = 0;
+    char name[LEVEL_NAME_MAX];
+    level_format(level, name, sizeof name);
     if (k->rec) {
         bench_err e;
-        k->rec_info.concurrency = level;
+        k->rec_info.concurrency = level_concurrency(level);
+        k->rec_info.level = level;
+        snprintf(k->rec_info.arrival, sizeof k->rec_info.arrival, "%s", k->info.arrival);
+        k->rec_info.max_concurrency = k->info.max_concurrency;
         k->rec_info.t_start_ns = k->rec_t_start == INT64_MAX ? 0 : k->rec_t_start;
         bench_status est = results_level_end(k->rec, &k->rec_info, &e);
         bench_status cst = results_close(k->rec, est ? NULL : &e);
@@ -280,18 +289,18 @@ static bench_status finish_recovery(level_sink *k, int level, bench_err *err)
     if (kept)
         return bench_fail(err, BENCH_EIO,
                           "%s; the file keeps the levels ended before; the %llu request(s) of "
-                          "level c%d it had not taken yet are in the recovery file %s (the %llu "
+                          "level %s it had not taken yet are in the recovery file %s (the %llu "
                           "it had taken are lost)",
-                          k->file_err.msg, (unsigned long long)kept, level, k->rec_path, lost);
+                          k->file_err.msg, (unsigned long long)kept, name, k->rec_path, lost);
     if (k->rec_failed)
         return bench_fail(err, BENCH_EIO,
-                          "%s; the file keeps the levels ended before; level c%d is lost: no "
+                          "%s; the file keeps the levels ended before; level %s is lost: no "
                           "recovery file could be written (%s)",
-                          k->file_err.msg, level, k->rec_err.msg);
+                          k->file_err.msg, name, k->rec_err.msg);
     return bench_fail(err, BENCH_EIO,
-                      "%s; the file keeps the levels ended before; level c%d (%llu request(s)) "
+                      "%s; the file keeps the levels ended before; level %s (%llu request(s)) "
                       "is lost",
-                      k->file_err.msg, level, lost);
+                      k->file_err.msg, name, lost);
 }
 
 static bench_status sink_cb(void *ud, worker_batch *b, bench_err *err)
@@ -299,16 +308,53 @@ static bench_status sink_cb(void *ud, worker_batch *b, bench_err *err)
     return sink_batch(ud, b, err);
 }
 
-/* Run one concurrency level on a pool of workers and, while they run, show
- * progress and move what they recorded to the results file about once a
- * second, so memory does not grow with the level's length. */
-static bench_status run_level(const level_ctx *lc, int level, results *res, level_metrics *lm,
+/* CPU time (user + system) the whole process has used, in s. */
+static double process_cpu_s(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return NAN;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* The client's self-measurement over a level: the pool's (worker threads'
+ * CPU, event-loop lag, peak in flight) and the process's CPU over wall_s. */
+static void measure_client(const pool *p, double cpu0, double wall_s, level_client *c)
+{
+    pool_self ps;
+    pool_self_stats(p, &ps);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    memset(c, 0, sizeof *c);
+    c->present = 1;
+    c->threads = ps.threads;
+    c->cores = cores > 0 ? (int)cores : 1;
+    c->wall_s = wall_s;
+    c->cpu_s = ps.cpu_s;
+    c->cpu_busiest = ps.cpu_busiest;
+    c->process_cpu_s = process_cpu_s() - cpu0;
+    c->loop_lag_p50_ms = ps.loop_lag_p50_ms;
+    c->loop_lag_p99_ms = ps.loop_lag_p99_ms;
+    c->loop_lag_max_ms = ps.loop_lag_max_ms;
+    c->peak_inflight = ps.peak_inflight;
+}
+
+/* Run one level on a pool of workers and, while they run, show progress
+ * and move what they recorded to the results file about once a second, so
+ * memory does not grow with the level's length. A concurrency level keeps
+ * N requests in flight; a rate level sends on the schedule of (seed, rate)
+ * (schedule.h), warm-up requests being its first --warmup arrivals, with at
+ * most lc->max_inflight in flight. Either way the client measures itself
+ * (docs/METRICS.md "Client") and the level's attributes carry it. */
+static bench_status run_level(const level_ctx *lc, level_key key, results *res, level_metrics *lm,
                               int *kept, bench_err *err)
 {
     bench_status st = BENCH_OK;
     const run_config *cfg = lc->cfg;
     pool *p = NULL;
-    uint64_t total = (uint64_t)config_requests_for(cfg, level) + (uint64_t)cfg->warmup;
+    int64_t *arrivals = NULL;
+    char name[LEVEL_NAME_MAX], label[LEVEL_NAME_MAX + 2];
+    uint64_t total = (uint64_t)config_requests_for_level(cfg, key) + (uint64_t)cfg->warmup;
     level_sink sink = {.res = res,
                        .t_start = INT64_MAX,
                        .sum = lc->sum,
@@ -316,11 +362,22 @@ static bench_status run_level(const level_ctx *lc, int level, results *res, leve
                        .path = lc->sum->results_path,
                        .meta = lc->meta,
                        .rec_t_start = INT64_MAX};
-    sink.info.concurrency = level;
+    int open_loop = key.kind == LEVEL_RATE;
+    sink.info.concurrency = level_concurrency(key);
+    sink.info.level = key;
+    if (open_loop) {
+        schedule_arrival_format(&cfg->arrival, sink.info.arrival, sizeof sink.info.arrival);
+        sink.info.max_concurrency = lc->max_inflight;
+    }
+    level_format(key, name, sizeof name);
+    snprintf(label, sizeof label, "%c=%s", name[0], name + 1);
     *kept = 0;
 
-    if ((st = metrics_acc_create(level, NULL, &sink.acc, err)) ||
-        (st = results_level_begin(res, level, err)))
+    if ((st = metrics_acc_create_key(key, NULL, &sink.acc, err)) ||
+        (st = results_level_begin_key(res, key, err)))
+        goto out;
+    if (open_loop &&
+        (st = schedule_build(cfg->seed, key.value, &cfg->arrival, (size_t)total, &arrivals, err)))
         goto out;
     pool_args pa = {
         .cfg = cfg,
@@ -328,20 +385,23 @@ static bench_status run_level(const level_ctx *lc, int level, results *res, leve
         .url = lc->url,
         .api_key = lc->api_key,
         .model_id = lc->model_id,
-        .concurrency = level,
+        .concurrency = open_loop ? lc->max_inflight : level_concurrency(key),
         .n_requests = total,
         .n_warmup = (uint64_t)cfg->warmup,
         .t0 = lc->t0,
         .stop = &g_stop,
+        .arrival_ns = arrivals,
+        .tag = name,
     };
+    double cpu0 = process_cpu_s();
+    int64_t t_begin = clock_now_ns();
     if ((st = pool_start(&pa, &p, err)))
         goto out;
 
-    int64_t t_begin = clock_now_ns();
     for (unsigned tick = 1;; tick++) {
         int all = pool_finished(p);
         if (lc->progress)
-            print_progress(level, pool_done(p), total, pool_tokens(p),
+            print_progress(label, pool_done(p), total, pool_tokens(p),
                            (double)(clock_now_ns() - t_begin) / 1e9);
         if (all)
             break;
@@ -357,6 +417,7 @@ static bench_status run_level(const level_ctx *lc, int level, results *res, leve
     bench_status jst = pool_join(p, st ? NULL : err);
     if (!st)
         st = jst;
+    measure_client(p, cpu0, (double)(clock_now_ns() - t_begin) / 1e9, &sink.info.client);
     /* Even after a worker failure, what the others measured is kept. */
     bench_status dst = pool_drain(p, sink_cb, &sink, st ? NULL : err);
     if (!st)
@@ -364,11 +425,17 @@ static bench_status run_level(const level_ctx *lc, int level, results *res, leve
     if (sink.file_failed) {
         if (lc->progress)
             fputc('\n', stderr);
-        st = finish_recovery(&sink, level, err);
+        st = finish_recovery(&sink, key, err);
         goto out;
     }
     if (dst == BENCH_OK) {
         sink.info.t_start_ns = sink.t_start == INT64_MAX ? 0 : sink.t_start;
+        /* The metrics before the level's end: the client's warning weighs
+         * the schedule lag (open loop), and the attributes carry it. */
+        bench_err merr;
+        bench_status mst = metrics_acc_finish(sink.acc, lm, &merr);
+        level_client_judge(&sink.info.client, open_loop && !mst ? &lm->queue_ms : NULL,
+                           open_loop ? lc->max_inflight : 0);
         /* The progress line tells when the level's end begins ("saving...")
          * and when it is on disk ("saved"): tests/test_kill9.py reads them to
          * know which levels a kill must leave in the file. */
@@ -382,21 +449,25 @@ static bench_status run_level(const level_ctx *lc, int level, results *res, leve
             fputs(*kept ? " saved\n" : "\n", stderr);
         if (est && results_failed(res)) {
             sink.file_err = eerr;
-            st = finish_recovery(&sink, level, err);
+            st = finish_recovery(&sink, key, err);
             goto out;
         }
         if (est && !st) {
             st = est;
             *err = eerr;
         }
-        bench_status mst = metrics_acc_finish(sink.acc, lm, st ? NULL : err);
-        if (!st)
+        if (mst && !st) {
             st = mst;
+            *err = merr;
+        }
+        snprintf(lm->arrival, sizeof lm->arrival, "%s", sink.info.arrival);
+        lm->max_concurrency = sink.info.max_concurrency;
+        lm->client = sink.info.client;
         if (!st && sink.out_of_space)
             st = bench_fail(err, BENCH_EIO,
-                            "%s: stopped the run in level c%d after %llu of %llu requests; %s "
+                            "%s: stopped the run in level %s after %llu of %llu requests; %s "
                             "holds everything measured",
-                            sink.space_err.msg, level,
+                            sink.space_err.msg, name,
                             (unsigned long long)(sink.info.requests_ok + sink.info.requests_failed +
                                                  sink.info.requests_warmup),
                             (unsigned long long)total, sink.path);
@@ -405,6 +476,7 @@ static bench_status run_level(const level_ctx *lc, int level, results *res, leve
     }
 out:
     pool_destroy(p);
+    free(arrivals);
     metrics_acc_destroy(sink.acc);
     return st;
 }
@@ -446,8 +518,9 @@ static void warn_if_short(const run_config *cfg, const char *path, uint64_t rese
     if (avail < reserve)
         return; /* the refusal that follows says it */
     uint64_t est = 0;
-    for (size_t i = 0; i < cfg->n_levels; i++)
-        est += ((uint64_t)config_requests_for(cfg, cfg->levels[i]) + (uint64_t)cfg->warmup) *
+    for (size_t i = 0; i < config_level_count(cfg); i++)
+        est += ((uint64_t)config_requests_for_level(cfg, config_level(cfg, i)) +
+                (uint64_t)cfg->warmup) *
                (64 + 6 * (uint64_t)cfg->output_tokens);
     if (avail < est + reserve)
         fprintf(stderr,
@@ -456,6 +529,32 @@ static void warn_if_short(const run_config *cfg, const char *path, uint64_t rese
                 "what was measured\n",
                 path, (double)avail / 1048576.0, (double)est / 1048576.0,
                 (double)reserve / 1048576.0);
+}
+
+/* Resolve c->max_concurrency (0 = the default) against the hard
+ * RLIMIT_NOFILE and raise the soft limit to fit it: each request in flight
+ * holds a connection. BENCH_EUSAGE when an explicit cap does not fit. */
+static bench_status open_loop_cap(run_config *c, bench_err *err)
+{
+    struct rlimit rl;
+    uint64_t hard = UINT64_MAX / 2;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY)
+        hard = (uint64_t)rl.rlim_max;
+    int cap = 0;
+    bench_status st = config_max_inflight(c, hard, &cap, err);
+    if (st)
+        return st;
+    c->max_concurrency = cap;
+    rlim_t need = (rlim_t)cap + CONFIG_FD_RESERVE;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+        rl.rlim_cur = need;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            return bench_fail(err, BENCH_EUSAGE,
+                              "--max-concurrency: cannot raise the file descriptor limit to %llu "
+                              "for %d requests in flight: %s",
+                              (unsigned long long)need, cap, strerror(errno));
+    }
+    return BENCH_OK;
 }
 
 static void utc_stamp(time_t t, char *iso, size_t isosz, char *compact, size_t compactsz)
@@ -472,6 +571,7 @@ bench_status run_execute(const run_config *cfg, run_summary *sum, bench_err *err
     catalog *cat = NULL;
     endpoint ep = {0};
     prompt_source *prompts = NULL;
+    tokenizer *tk = NULL;
     results *res = NULL;
     char *config_json = NULL;
     char path_buf[1024], url[1200];
@@ -488,6 +588,12 @@ bench_status run_execute(const run_config *cfg, run_summary *sum, bench_err *err
     uint64_t reserve = 0;
     if ((st = write_reserve(&reserve, err)))
         goto out;
+    /* Open loop: the in-flight cap, within what the descriptor limit
+     * allows; the effective cap is the one recorded. */
+    run_config eff = *cfg; /* strings borrowed from cfg */
+    if (cfg->n_rates && (st = open_loop_cap(&eff, err)))
+        goto out;
+    cfg = &eff;
 
     /* The model: from the catalog, or any name when an endpoint is given. */
     const char *catalog_path = cfg->catalog_path
@@ -599,6 +705,17 @@ bench_status run_execute(const run_config *cfg, run_summary *sum, bench_err *err
         goto out;
     }
 
+    /* Synthetic prompts sized by the server's tokenizer when it has one. */
+    tokenizer_opts tko = {.spec = cfg->tokenizer,
+                          .base = sum->endpoint,
+                          .api = cfg->api,
+                          .model_id = sum->served_model,
+                          .api_key = api_key,
+                          .tls = &cfg->tls,
+                          .connect_s = cfg->timeout.connect_s,
+                          .stop = &g_stop};
+    if ((st = tokenizer_create(&tko, &tk, err)))
+        goto out;
     level_ctx lc = {
         .cfg = cfg,
         .prompts = prompts,
@@ -610,10 +727,15 @@ bench_status run_execute(const run_config *cfg, run_summary *sum, bench_err *err
         .sum = sum,
         .reserve = reserve,
         .meta = &meta,
+        .max_inflight = eff.max_concurrency,
     };
-    for (size_t i = 0; i < cfg->n_levels && atomic_load(&g_stop) == WORKER_RUN; i++) {
+    for (size_t i = 0; i < config_level_count(cfg) && atomic_load(&g_stop) == WORKER_RUN; i++) {
         int kept = 0;
-        st = run_level(&lc, cfg->levels[i], res, &sum->levels[sum->n_levels], &kept, err);
+        uint64_t n_ids =
+            (uint64_t)config_requests_for_level(cfg, config_level(cfg, i)) + (uint64_t)cfg->warmup;
+        st = tokenizer_prepare_level(tk, prompts, n_ids, res, err);
+        if (!st)
+            st = run_level(&lc, config_level(cfg, i), res, &sum->levels[sum->n_levels], &kept, err);
         if (kept)
             sum->n_levels++;
         if (st) {
@@ -651,6 +773,7 @@ out:
     }
     endpoint_close(&ep);
     free(config_json);
+    tokenizer_destroy(tk);
     prompt_source_destroy(prompts);
     catalog_destroy(cat);
     return st;

@@ -43,6 +43,7 @@
 #include "rng.h"
 #include "simeval.h"
 #include "simmodel.h"
+#include "simtok.h"
 
 #define SIM_MAX_BODY ((size_t)16 << 20)       /* larger request bodies get 413 */
 #define SIM_CHAT_MSG_OVERHEAD 4               /* prompt tokens added per chat message */
@@ -319,6 +320,17 @@ static fault_choice fault_decide(const fault_plan *fp, uint64_t seed, uint64_t k
 
 typedef struct sim_stream sim_stream;
 
+/* A gathered event's send-log line, waiting for its write. kind is a
+ * string literal. */
+typedef struct {
+    int seq;
+    const char *kind;
+} sim_pending;
+/* Events a batch holds beyond its tokens: finish, two usage events, [DONE]
+ * (and slack). */
+#define SIM_BATCH_EXTRA 8
+#define SIM_EVENTS_PER_WRITE_MAX 4096
+
 typedef struct {
     const sim_options *opt;
     simmodel sm;
@@ -336,6 +348,13 @@ typedef struct {
     int active;          /* generations in progress (streaming or not) */
     sim_stream *streams; /* in-progress generations, for shutdown */
     simeval *eval;       /* owned; NULL unless --data-dir: playing evaluations */
+    /* --zero-delay: the stream whose events are being gathered into one
+     * write (NULL: every event is written at once), and the send-log lines
+     * of the gathered events, logged when the write has been made. */
+    sim_stream *batch_of;
+    sim_pending *pend; /* owned: room for cappend lines */
+    size_t npend, cappend;
+    dynbuf zd; /* reused: the token events of one batch */
 } sim_server;
 
 struct sim_stream {
@@ -366,6 +385,9 @@ struct sim_stream {
     size_t script_len;
     size_t *ends;   /* owned: n_out piece ends */
     char *logprobs; /* owned JSON for token 0, or NULL */
+    /* --zero-delay: every token event is zd_head + " word" + zd_tail. */
+    char *zd_head; /* owned: "data: {...\"content\":\"" (or "text":") */
+    size_t zd_head_len;
 };
 
 /* ------------------------------------------------------------------------
@@ -503,8 +525,14 @@ static void stream_free(sim_stream *s)
     if (s->next)
         s->next->prev = s->prev;
     srv->active--;
+    if (srv->batch_of == s) { /* a --zero-delay batch it never wrote */
+        evbuffer_drain(srv->scratch, evbuffer_get_length(srv->scratch));
+        srv->batch_of = NULL;
+        srv->npend = 0;
+    }
     if (s->timer)
         event_free(s->timer);
+    free(s->zd_head);
     dynbuf_free(&s->text);
     free(s->script);
     free(s->ends);
@@ -585,20 +613,72 @@ static bench_status ev_head(sim_stream *s)
     return ev_head_into(s, &s->srv->ev);
 }
 
-/* Write srv->ev as one SSE event, in one HTTP chunk, and log it. The log
- * time is taken after the bytes are ready, right before evhttp gets them. */
+/* Write what evhttp has queued on s's connection to the socket now, rather
+ * than when the loop next sees the socket writable, so that a send-log time
+ * taken right before this call is when the bytes were handed to the kernel
+ * (on loopback the client can read them during that write, so no chunk can
+ * be stamped by the client before its logged time). What the socket does
+ * not take (it is full) stays queued and evhttp writes it later; a write
+ * error is left for evhttp to notice on its own write. Only for chunks of a
+ * streaming response: evhttp learns that a whole reply was written from its
+ * own write, never from this one. */
+static void conn_flush(sim_stream *s)
+{
+    struct bufferevent *bev = s->evcon ? evhttp_connection_get_bufferevent(s->evcon) : NULL;
+    evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+    if (fd >= 0)
+        evbuffer_write(bufferevent_get_output(bev), fd);
+}
+
+/* With --zero-delay: the events gathered since the batch began go out as one
+ * HTTP chunk, in one write, and their send-log lines are written with the
+ * time taken right before that write. drained (or NULL) is called by evhttp
+ * when the connection's output has been written out, if it was not at
+ * once. */
+static void batch_end(sim_stream *s, void (*drained)(struct evhttp_connection *, void *))
+{
+    sim_server *srv = s->srv;
+    if (srv->batch_of != s)
+        return;
+    srv->batch_of = NULL;
+    int64_t t = clock_now_ns();
+    if (evbuffer_get_length(srv->scratch) > 0) {
+        evhttp_send_reply_chunk_with_cb(s->req, srv->scratch, drained, s);
+        evbuffer_drain(srv->scratch, evbuffer_get_length(srv->scratch));
+        t = clock_now_ns();
+        conn_flush(s);
+    }
+    for (size_t i = 0; i < srv->npend; i++)
+        log_line(srv, s->key, srv->pend[i].seq, t, srv->pend[i].kind);
+    srv->npend = 0;
+}
+
+/* Write one SSE event, in one HTTP chunk, and log it (kind: a string
+ * literal). The log time is taken right before the write to the socket
+ * (conn_flush). While a --zero-delay batch of s is open the event is only
+ * gathered, and written and logged by batch_end. */
 static bench_status ev_send_raw(sim_stream *s, const char *payload, size_t len, const char *kind)
 {
-    struct evbuffer *eb = s->srv->scratch;
+    sim_server *srv = s->srv;
+    struct evbuffer *eb = srv->scratch;
     if (evbuffer_add(eb, "data: ", 6) || evbuffer_add(eb, payload, len) ||
         evbuffer_add(eb, "\n\n", 2)) {
         evbuffer_drain(eb, evbuffer_get_length(eb));
         return BENCH_ENOMEM;
     }
-    int64_t t = clock_now_ns();
+    if (srv->batch_of == s) {
+        srv->pend[srv->npend++] = (sim_pending){s->seq++, kind};
+        if (srv->npend == srv->cappend) { /* never with the batches zd_pump makes */
+            batch_end(s, NULL);
+            srv->batch_of = s;
+        }
+        return BENCH_OK;
+    }
     evhttp_send_reply_chunk(s->req, eb);
     evbuffer_drain(eb, evbuffer_get_length(eb));
-    log_line(s->srv, s->key, s->seq++, t, kind);
+    int64_t t = clock_now_ns();
+    conn_flush(s);
+    log_line(srv, s->key, s->seq++, t, kind);
     return BENCH_OK;
 }
 
@@ -837,6 +917,7 @@ static void stream_complete(sim_stream *s)
         stream_drop(s, 0);
         return;
     }
+    batch_end(s, NULL);
     stream_release_conn(s);
     evhttp_send_reply_end(s->req);
     stream_free(s);
@@ -940,6 +1021,86 @@ static int stream_start_reply(sim_stream *s)
     return 0;
 }
 
+/* --zero-delay: the text around a token event's word, ev_token's bytes. */
+#define ZD_CHOICES_CHAT "\"choices\":[{\"index\":0,\"delta\":{\"content\":\""
+#define ZD_CHOICES_COMPL "\"choices\":[{\"index\":0,\"text\":\""
+#define ZD_TAIL_CHAT "\"},\"finish_reason\":null}]}\n\n"
+#define ZD_TAIL_COMPL "\",\"logprobs\":null,\"finish_reason\":null}]}\n\n"
+
+/* --zero-delay: build s->zd_head once, so that each token event is three
+ * copies ("data: " + head + choices up to the content's opening quote; the
+ * word; the tail) instead of a formatted print. */
+static bench_status zd_prepare(sim_stream *s)
+{
+    dynbuf h, z;
+    dynbuf_init(&h, (size_t)1 << 16);
+    dynbuf_init(&z, (size_t)1 << 16);
+    bench_status st = ev_head_into(s, &h);
+    if (!st && !(st = dynbuf_adds(&z, "data: ")) && !(st = dynbuf_add(&z, h.p, h.len)))
+        st = dynbuf_adds(&z, s->chat ? ZD_CHOICES_CHAT : ZD_CHOICES_COMPL);
+    if (!st) {
+        s->zd_head_len = z.len;
+        if (!(s->zd_head = dynbuf_steal(&z)))
+            st = BENCH_ENOMEM;
+    }
+    dynbuf_free(&h);
+    dynbuf_free(&z);
+    return st;
+}
+
+static void zd_pump(sim_stream *s);
+
+static void zd_on_drained(struct evhttp_connection *evcon, void *arg)
+{
+    (void)evcon;
+    zd_pump(arg);
+}
+
+/* --zero-delay: write the stream's next events_per_write token events (and,
+ * after its last token, the finish, usage and [DONE] events) in one write,
+ * then come back as soon as the connection has taken them: at the next loop
+ * iteration when the socket took everything, else when evhttp has written
+ * the rest (zd_on_drained). So a stream goes exactly as fast as its client
+ * reads, never queues more than one batch in the simulator, and the loop
+ * serves every stream in turn. Words come from the stream's RNG as in
+ * on_tick, so the text is the paced mode's. */
+static void zd_pump(sim_stream *s)
+{
+    sim_server *srv = s->srv;
+    int n = srv->opt->events_per_write > 0 ? srv->opt->events_per_write : 1;
+    dynbuf *z = &srv->zd;
+    const char *tail = s->chat ? ZD_TAIL_CHAT : ZD_TAIL_COMPL;
+    size_t tail_len = strlen(tail);
+    bench_status st = BENCH_OK;
+    dynbuf_reset(z);
+    srv->batch_of = s;
+    srv->npend = 0;
+    for (int i = 0; i < n && s->sent < s->n_out && !st; i++) {
+        const char *word = vocab[rng_below(&s->r, VOCAB_N)];
+        if ((st = dynbuf_add(z, s->zd_head, s->zd_head_len)) || (st = dynbuf_add(z, " ", 1)) ||
+            (st = dynbuf_adds(z, word)) || (st = dynbuf_add(z, tail, tail_len)))
+            break;
+        srv->pend[srv->npend++] = (sim_pending){s->seq++, "token"};
+        s->sent++;
+    }
+    if (!st && evbuffer_add(srv->scratch, z->p, z->len))
+        st = BENCH_ENOMEM;
+    if (st) {
+        stream_drop(s, 0); /* discards the batch */
+        return;
+    }
+    if (s->sent >= s->n_out) {
+        stream_complete(s); /* adds finish, usage, [DONE]; writes the batch */
+        return;
+    }
+    batch_end(s, zd_on_drained);
+    struct bufferevent *bev = s->evcon ? evhttp_connection_get_bufferevent(s->evcon) : NULL;
+    if (!bev || evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+        static const struct timeval now = {0, 0};
+        evtimer_add(s->timer, &now); /* the next loop iteration, after the others */
+    }
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     sim_stream *s = arg;
@@ -957,6 +1118,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         if (stream_start_reply(s))
             return;
         stream_schedule(s);
+        return;
+    }
+    if (s->zd_head) {
+        zd_pump(s);
         return;
     }
     if (!s->streaming && peer_gone(s)) {
@@ -1002,7 +1167,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         stream_complete(s);
         return;
     }
-    s->deadline_ns += (int64_t)(simmodel_tpot(&srv->sm, srv->active) * 1e9);
+    if (!srv->opt->zero_delay)
+        s->deadline_ns += (int64_t)(simmodel_tpot(&srv->sm, srv->active) * 1e9);
     stream_add_stall(s);
     stream_schedule(s);
 }
@@ -1436,7 +1602,12 @@ static void handle_generate(sim_server *srv, struct evhttp_request *req, int cha
         }
     }
     s->mid = s->n_out / 2;
-    s->deadline_ns = t_arrival + (int64_t)(ttft * 1e9);
+    s->deadline_ns = t_arrival + (srv->opt->zero_delay ? 0 : (int64_t)(ttft * 1e9));
+    if (srv->opt->zero_delay && s->streaming && !s->script && zd_prepare(s)) {
+        stream_free(s);
+        send_error(srv, req, 500, "server_error", NULL, NULL, 500, "simulator out of memory", key);
+        return;
+    }
 
     if (fault.def && fault.def->how == FB_SLOW_FIRST_BYTE) {
         /* Everything comes SECONDS late: the headers (streaming) and so every
@@ -1502,10 +1673,22 @@ static void on_request(struct evhttp_request *req, void *arg)
                    "Only GET is allowed on this path", NULL);
         return;
     }
+    if (strcmp(path, "/tokenize") == 0 && method == EVHTTP_REQ_POST) {
+        /* llama.cpp's and vLLM's tokenizer endpoint, counting as usage does (simtok.h). */
+        struct evbuffer *in = evhttp_request_get_input_buffer(req);
+        size_t len = evbuffer_get_length(in);
+        char *body = NULL;
+        int status =
+            simtok_answer(len ? (const char *)evbuffer_pullup(in, -1) : NULL, len, count_words,
+                          SIM_CHAT_MSG_OVERHEAD, srv->opt->model->context, (long)1 << 22, &body);
+        send_json(srv, req, status, reason_phrase(status), body ? body : "{}", NULL, NULL);
+        free(body);
+        return;
+    }
     char msg[256];
     snprintf(msg, sizeof msg,
              "Unknown path %.200s: the simulator serves /v1/models, "
-             "/v1/chat/completions and /v1/completions",
+             "/v1/chat/completions, /v1/completions and POST /tokenize",
              path);
     send_error(srv, req, 404, "invalid_request_error", NULL, "not_found", 0, msg, NULL);
 }
@@ -1587,6 +1770,22 @@ bench_status sim_run(const sim_options *opt, bench_err *err)
     }
     if ((st = simmodel_init(&srv.sm, opt->model, opt->slowdown, err)))
         goto out;
+    if (opt->zero_delay && ((opt->faults && *opt->faults) || opt->data_dir)) {
+        st = bench_fail(err, BENCH_EUSAGE, "--zero-delay cannot be combined with %s",
+                        opt->data_dir ? "--data-dir" : "--faults");
+        goto out;
+    }
+    if (opt->events_per_write > SIM_EVENTS_PER_WRITE_MAX) {
+        st = bench_fail(err, BENCH_EUSAGE, "--events-per-write: %d is over %d",
+                        opt->events_per_write, SIM_EVENTS_PER_WRITE_MAX);
+        goto out;
+    }
+    srv.cappend = (size_t)(opt->events_per_write > 0 ? opt->events_per_write : 1) + SIM_BATCH_EXTRA;
+    dynbuf_init(&srv.zd, (size_t)256 << 20);
+    if (!(srv.pend = calloc(srv.cappend, sizeof *srv.pend))) {
+        st = bench_fail(err, BENCH_ENOMEM, "simulator: out of memory");
+        goto out;
+    }
     if ((st = fault_plan_parse(opt->faults, &srv.faults, err)))
         goto out;
     simeval_quality q = {opt->model->sim.mmlu, opt->model->sim.humaneval, opt->model->sim.mtbench};
@@ -1716,6 +1915,8 @@ out:
     free(srv.models_body);
     free(srv.served_json);
     free(srv.name_json);
+    free(srv.pend);
+    dynbuf_free(&srv.zd);
     dynbuf_free(&srv.ev);
     return st;
 }
@@ -1728,6 +1929,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: bench serve --simulate MODEL [--host H] [--port P] [--seed N]\n"
                "                   [--slowdown F] [--log-sends FILE] [--faults SPEC]\n"
                "                   [--catalog FILE] [--data-dir DIR]\n"
+               "                   [--zero-delay [--events-per-write N]]\n"
                "\n"
                "Run the simulated OpenAI-compatible endpoint for a catalog model until\n"
                "SIGINT/SIGTERM. Every latency and token is simulated (docs/SIMULATOR.md).\n"
@@ -1747,18 +1949,31 @@ static void usage(FILE *f)
                "  --catalog FILE    model catalog (default suites/models.json)\n"
                "  --data-dir DIR    play the model in evaluations: load MMLU (test, val) and\n"
                "                    HumanEval from DIR and answer their prompts (and MT-Bench\n"
-               "                    judge prompts) at the catalog's sim quality figures\n");
+               "                    judge prompts) at the catalog's sim quality figures\n"
+               "  --zero-delay      no TTFT and no per-token delay: every stream's tokens as\n"
+               "                    fast as its client reads them (for benchmarks/; not with\n"
+               "                    --faults or --data-dir)\n"
+               "  --events-per-write N  with --zero-delay: SSE events per write, 1-4096\n"
+               "                    (default 1)\n");
 }
 
 int sim_main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"simulate", required_argument, NULL, 'm'}, {"host", required_argument, NULL, 'H'},
-        {"port", required_argument, NULL, 'p'},     {"seed", required_argument, NULL, 's'},
-        {"slowdown", required_argument, NULL, 'S'}, {"log-sends", required_argument, NULL, 'l'},
-        {"faults", required_argument, NULL, 'f'},   {"catalog", required_argument, NULL, 'c'},
-        {"data-dir", required_argument, NULL, 'd'}, {"sim-quality", required_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"simulate", required_argument, NULL, 'm'},
+        {"host", required_argument, NULL, 'H'},
+        {"port", required_argument, NULL, 'p'},
+        {"seed", required_argument, NULL, 's'},
+        {"slowdown", required_argument, NULL, 'S'},
+        {"log-sends", required_argument, NULL, 'l'},
+        {"faults", required_argument, NULL, 'f'},
+        {"catalog", required_argument, NULL, 'c'},
+        {"data-dir", required_argument, NULL, 'd'},
+        {"sim-quality", required_argument, NULL, 'q'},
+        {"zero-delay", no_argument, NULL, 'z'},
+        {"help", no_argument, NULL, 'h'},
+        {"events-per-write", required_argument, NULL, 'e'},
+        {NULL, 0, NULL, 0},
     };
     bench_status st = BENCH_OK;
     bench_err err = {""};
@@ -1821,6 +2036,20 @@ int sim_main(int argc, char **argv)
         case 'q': /* for tests; docs/SIMULATOR.md */
             opt.quality = optarg;
             break;
+        case 'z':
+            opt.zero_delay = 1;
+            break;
+        case 'e': {
+            errno = 0;
+            long v = strtol(optarg, &end, 10);
+            if (end == optarg || *end || errno || v < 1 || v > SIM_EVENTS_PER_WRITE_MAX) {
+                st = bench_fail(&err, BENCH_EUSAGE, "--events-per-write: '%s' is not in 1-%d",
+                                optarg, SIM_EVENTS_PER_WRITE_MAX);
+                goto out;
+            }
+            opt.events_per_write = (int)v;
+            break;
+        }
         case 'h':
             usage(stdout);
             goto out;
@@ -1840,6 +2069,15 @@ int sim_main(int argc, char **argv)
     }
     if ((st = sim_faults_check(opt.faults, &err)))
         goto out;
+    if (opt.events_per_write && !opt.zero_delay) {
+        st = bench_fail(&err, BENCH_EUSAGE, "--events-per-write needs --zero-delay");
+        goto out;
+    }
+    if (opt.zero_delay && ((opt.faults && *opt.faults) || opt.data_dir)) {
+        st = bench_fail(&err, BENCH_EUSAGE, "--zero-delay cannot be combined with %s",
+                        opt.data_dir ? "--data-dir" : "--faults");
+        goto out;
+    }
     simeval_quality qcheck = {0, 0, 1};
     if ((st = simeval_quality_parse(opt.quality, &qcheck, &err)))
         goto out;

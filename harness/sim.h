@@ -22,6 +22,9 @@ typedef struct {
     const catalog *cat;    /* borrowed or NULL: models a judge prompt may name */
     const char *data_dir;  /* NULL, or where MMLU and HumanEval are: play evaluations */
     const char *quality;   /* NULL, or "mmlu=P,humaneval=P,mtbench=S": figures to play */
+    int zero_delay;        /* 1: no TTFT, no per-token delay: tokens as fast as the
+                              connection drains (benchmarks/; not with faults or data_dir) */
+    int events_per_write;  /* zero_delay: SSE events per write (<= 0 means 1) */
 } sim_options;
 
 /* Run the server until SIGINT/SIGTERM. Prints "listening on URL" to stdout

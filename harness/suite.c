@@ -307,6 +307,51 @@ static bench_status suite_parse(const char *text, const char *path, suite *s, be
             st = BENCH_EINPUT;
             goto out;
         }
+        /* Open loop: "rate" (a number or a string as --rate), "arrival",
+         * "max_concurrency", as bench run; not with "concurrency". */
+        const cJSON *rt = cJSON_GetObjectItemCaseSensitive(run, "rate");
+        if (rt && c) {
+            st = bench_fail(err, BENCH_EINPUT,
+                            "%s: \"rate\" and \"concurrency\" exclude each other (open or "
+                            "closed loop): give one",
+                            where);
+            goto out;
+        }
+        if (rt) {
+            char rates[64];
+            if (cJSON_IsNumber(rt))
+                snprintf(rates, sizeof rates, "%.17g", rt->valuedouble); /* "rate": 2.5 */
+            else if (!cJSON_IsString(rt)) {
+                st = bench_fail(err, BENCH_EINPUT,
+                                "%s: \"rate\" must be a rate or a string such as \"1,2,4\"", where);
+                goto out;
+            }
+            if ((st = config_parse_rates(cJSON_IsString(rt) ? rt->valuestring : rates, "rate",
+                                         s->run.rates, &s->run.n_rates, err))) {
+                st = bench_wrap(err, BENCH_EINPUT, "%s", where);
+                goto out;
+            }
+        }
+        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(run, "arrival");
+        if (arr && (!rt || !cJSON_IsString(arr))) {
+            st = bench_fail(err, BENCH_EINPUT,
+                            "%s: \"arrival\" must be a string (poisson, constant, gamma:SHAPE) "
+                            "and goes with \"rate\"",
+                            where);
+            goto out;
+        }
+        if (arr && schedule_parse_arrival(arr->valuestring, "arrival", &s->run.arrival, err)) {
+            st = bench_wrap(err, BENCH_EINPUT, "%s", where);
+            goto out;
+        }
+        if (cJSON_GetObjectItemCaseSensitive(run, "max_concurrency") && !rt) {
+            st = bench_fail(err, BENCH_EINPUT, "%s: \"max_concurrency\" goes with \"rate\"", where);
+            goto out;
+        }
+        v = 0;
+        if ((st = num_field(run, "max_concurrency", 1, CONFIG_MAX_CONCURRENCY, &v, where, err)))
+            goto out;
+        s->run.max_concurrency = (int)v;
         /* "requests": a number, or "N,cL=M" as bench run --requests */
         const cJSON *rq = cJSON_GetObjectItemCaseSensitive(run, "requests");
         if (cJSON_IsString(rq)) {

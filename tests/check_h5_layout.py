@@ -5,7 +5,8 @@ usage: /usr/bin/python3 check_h5_layout.py [--writer EXE --writer-mode MODE]
                                            [--expect-levels N] FILE
 
 Checks the root attributes (present, typed, valid values), every level
-group's attributes, the three datasets' storage and field names, and the
+group's attributes (c<N> and r<R> levels, the client's self-measurement when
+present), the three datasets' storage and field names, and the
 cross-table invariants: each request's chunk rows are
 chunks[chunk_offset : chunk_offset + chunk_count], carry its id and have
 non-decreasing t_ns, and every chunk row belongs to exactly one request;
@@ -55,8 +56,28 @@ ERROR_FIELDS = [("request_id", "u8"), ("message", "S256")]
 DATASETS = (("requests", REQUEST_FIELDS, 1024), ("chunks", CHUNK_FIELDS, 4096),
             ("errors", ERROR_FIELDS, 256))
 
-LEVEL_ATTRS = (("concurrency", "i4"), ("t_start_ns", "i8"), ("t_end_ns", "i8"),
+LEVEL_ATTRS = (("t_start_ns", "i8"), ("t_end_ns", "i8"),
                ("requests_ok", "u8"), ("requests_failed", "u8"), ("requests_warmup", "u8"))
+# The client's self-measurement: all or none (files before it have none).
+CLIENT_INT_ATTRS = (("client_threads", "i4"), ("client_cores", "i4"), ("peak_inflight", "i4"))
+CLIENT_FLOAT_ATTRS = ("client_wall_s", "client_cpu_s", "client_cpu_busiest",
+                      "client_process_cpu_s", "loop_lag_p50_ms", "loop_lag_p99_ms",
+                      "loop_lag_max_ms")
+ARRIVAL = re.compile(r"poisson|constant|gamma:[0-9.e+-]+")
+
+
+def level_name(name):
+    """('c', N) or ('r', R) for a level name as bench writes it, else None:
+    c<N> without leading zeros; r<R> the shortest decimal of R, no exponent."""
+    m = re.fullmatch(r"c([1-9][0-9]*)", name)
+    if m:
+        return "c", int(m.group(1))
+    m = re.fullmatch(r"r(0|[1-9][0-9]*)(\.[0-9]*[1-9])?", name)
+    if m:
+        rate = float(name[1:])
+        if 0.001 <= rate <= 100000:
+            return "r", rate
+    return None
 
 
 class Problems:
@@ -149,17 +170,74 @@ def check_dataset(p, where, ds, fields, chunk_rows):
     return ds[()]
 
 
+def check_float_attr(p, where, attrs, name):
+    if name not in attrs:
+        p.add(where, f"attribute {name} is missing")
+        return None
+    v = attrs[name]
+    if not isinstance(v, np.floating) or np.ndim(v) != 0 or np.asarray(v).dtype != np.float64:
+        p.add(where, f"attribute {name} is {type(v).__name__}, not a scalar float64")
+        return None
+    return float(v)
+
+
+def check_str_attr(p, where, attrs, name):
+    if name not in attrs:
+        p.add(where, f"attribute {name} is missing")
+        return None
+    if not isinstance(attrs[name], str):
+        p.add(where, f"attribute {name} is {type(attrs[name]).__name__}, not str")
+        return None
+    return attrs[name]
+
+
+def check_mode(p, where, kind, value, a):
+    """mode and the attributes of a concurrency or rate level; a file written
+    before rate levels has no mode (and only concurrency levels)."""
+    mode = check_str_attr(p, where, a, "mode") if "mode" in a or kind == "r" else "concurrency"
+    want = "rate" if kind == "r" else "concurrency"
+    if mode is not None and mode != want:
+        p.add(where, f"mode is {mode!r}, not {want!r}")
+    if kind == "c":
+        c = check_int_attr(p, where, a, "concurrency", "i4")
+        if c is not None and c != value:
+            p.add(where, f"concurrency attribute {c} does not match the name")
+        return
+    rate = check_float_attr(p, where, a, "rate")
+    if rate is not None and rate != value:
+        p.add(where, f"rate attribute {rate!r} does not match the name")
+    arrival = check_str_attr(p, where, a, "arrival")
+    if arrival is not None and not ARRIVAL.fullmatch(arrival):
+        p.add(where, f"arrival {arrival!r} is not poisson, constant or gamma:SHAPE")
+    cap = check_int_attr(p, where, a, "max_concurrency", "i4")
+    if cap is not None and cap < 1:
+        p.add(where, f"max_concurrency {cap} is not positive")
+
+
+def check_client(p, where, a):
+    present = [n for n, _ in CLIENT_INT_ATTRS if n in a] + \
+        [n for n in CLIENT_FLOAT_ATTRS if n in a] + (["client_warning"] if "client_warning" in a else [])
+    if not present:
+        return
+    for n, t in CLIENT_INT_ATTRS:
+        check_int_attr(p, where, a, n, t)
+    for n in CLIENT_FLOAT_ATTRS:
+        check_float_attr(p, where, a, n)
+    check_str_attr(p, where, a, "client_warning")
+
+
 def check_level(p, name, g):
     where = f"/levels/{name}"
-    m = re.fullmatch(r"c([1-9][0-9]*)", name)
-    if not m:
-        p.add(where, "level name is not c<N>")
+    key = level_name(name)
+    if not key:
+        p.add(where, "level name is not c<N> or r<R>")
     if not isinstance(g, h5py.Group):
         p.add(where, "is not a group")
         return 0, 0
     attrs = {n: check_int_attr(p, where, g.attrs, n, t) for n, t in LEVEL_ATTRS}
-    if m and attrs["concurrency"] is not None and attrs["concurrency"] != int(m.group(1)):
-        p.add(where, f"concurrency attribute {attrs['concurrency']} does not match the name")
+    if key:
+        check_mode(p, where, key[0], key[1], g.attrs)
+    check_client(p, where, g.attrs)
     if None not in (attrs["t_start_ns"], attrs["t_end_ns"]) and \
             attrs["t_start_ns"] > attrs["t_end_ns"]:
         p.add(where, f"t_start_ns {attrs['t_start_ns']} > t_end_ns {attrs['t_end_ns']}")

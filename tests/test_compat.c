@@ -2,7 +2,9 @@
  * @dwmkerr/mock-llm 0.1.29 from the npm registry (installed by tests/run),
  * started on a loopback port. It streams 50-character chunks, each in its own
  * HTTP chunk, ignores max_tokens and sends no usage: the run must complete
- * and record every chunk, with token counts marked unknown. */
+ * and record every chunk, with token counts marked unknown. It has no
+ * /tokenize either: the prompt sizes are approximate, and bench says so once
+ * and records it. */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <netinet/in.h>
@@ -105,6 +107,11 @@ static void test_mock_llm(void)
     if (rc != 0)
         fprintf(stderr, "bench exited %d: %s\n", rc, err ? err : "");
     CU_ASSERT_EQUAL_FATAL(rc, 0);
+    /* It has no /tokenize (404): prompt sizes are approximate, said once. */
+    const char *approx = strstr(err, "prompt sizes are approximate: ");
+    CU_ASSERT_PTR_NOT_NULL(approx);
+    if (approx)
+        CU_ASSERT_PTR_NULL(strstr(approx + 1, "prompt sizes are approximate"));
 
     cJSON *j = cJSON_Parse(out);
     CU_ASSERT_PTR_NOT_NULL_FATAL(j);
@@ -125,6 +132,8 @@ static void test_mock_llm(void)
     bench_err e;
     CU_ASSERT_EQUAL_FATAL(results_open(h5, &f, &e), BENCH_OK);
     CU_ASSERT_EQUAL(results_file_level_count(f), 2);
+    const char *sizing = results_file_attr(f, "prompt_sizing");
+    CU_ASSERT(sizing && strncmp(sizing, "approximate: ", 13) == 0);
     req_record *rows;
     size_t n;
     CU_ASSERT_EQUAL_FATAL(results_read_requests(f, 3, &rows, &n, &e), BENCH_OK);

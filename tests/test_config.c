@@ -169,8 +169,78 @@ static void test_tls(void)
     CU_ASSERT_PTR_NULL(c.tls.cacert);
 }
 
+/* --rate lists and ranges (requests/s), per-rate counts, the open-loop
+ * cap against the descriptor limit, and the configuration JSON of a rate
+ * run. */
+static void test_rates(void)
+{
+    double r[CONFIG_MAX_LEVELS];
+    size_t n = 0;
+    bench_err e;
+    CU_ASSERT_EQUAL(config_parse_rates("4,1,2.5,1", "--rate", r, &n, &e), BENCH_OK);
+    CU_ASSERT_EQUAL_FATAL(n, 3);
+    CU_ASSERT_DOUBLE_EQUAL(r[0], 1, 0);
+    CU_ASSERT_DOUBLE_EQUAL(r[1], 2.5, 0);
+    CU_ASSERT_DOUBLE_EQUAL(r[2], 4, 0);
+    CU_ASSERT_EQUAL(config_parse_rates("1-4", "--rate", r, &n, &e), BENCH_OK);
+    CU_ASSERT_EQUAL(n, 4);
+    CU_ASSERT_DOUBLE_EQUAL(r[3], 4, 0);
+    CU_ASSERT_EQUAL(config_parse_rates("0.1-0.3:0.1,8", "--rate", r, &n, &e), BENCH_OK);
+    CU_ASSERT_EQUAL_FATAL(n, 4);
+    CU_ASSERT_DOUBLE_EQUAL(r[2], 0.3, 0); /* 0.3, not 0.30000000000000004 */
+    char name[LEVEL_NAME_MAX];
+    CU_ASSERT_STRING_EQUAL(level_format(level_rate(r[2]), name, sizeof name), "r0.3");
+    CU_ASSERT_EQUAL(config_parse_rates("1-2:0.5", "--rate", r, &n, &e), BENCH_OK);
+    CU_ASSERT_EQUAL(n, 3);
+    const char *bad[] = {"",    "0",     "-1",  "x",   "1,",   "3-1",
+                         "1:2", "1-2:0", "1e9", "nan", "0x10", "200000"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CU_ASSERT_EQUAL(config_parse_rates(bad[i], "--rate", r, &n, &e), BENCH_EUSAGE);
+        CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "--rate"));
+    }
+
+    run_config c;
+    config_defaults(&c);
+    CU_ASSERT_EQUAL(config_level_count(&c), 8);
+    CU_ASSERT(level_eq(config_level(&c, 0), level_conc(1)));
+    CU_ASSERT_EQUAL(config_parse_rates("2,2.5", "--rate", c.rates, &c.n_rates, &e), BENCH_OK);
+    CU_ASSERT_EQUAL(config_level_count(&c), 2);
+    CU_ASSERT(level_eq(config_level(&c, 1), level_rate(2.5)));
+    CU_ASSERT_EQUAL(config_parse_requests("60,r2.5=300,c1=9", &c, &e), BENCH_OK);
+    CU_ASSERT_EQUAL(config_requests_for_level(&c, level_rate(2.5)), 300);
+    CU_ASSERT_EQUAL(config_requests_for_level(&c, level_rate(2)), 60);
+    CU_ASSERT_EQUAL(config_requests_for_level(&c, level_conc(1)), 9);
+    CU_ASSERT_EQUAL(config_parse_requests("60,r1-2=3", &c, &e), BENCH_EUSAGE);
+
+    /* the in-flight cap: default 1024, lowered to the limit less the
+     * reserve; an explicit cap above it is an error naming the flag */
+    int cap = 0;
+    CU_ASSERT_EQUAL(config_max_inflight(&c, 1 << 20, &cap, &e), BENCH_OK);
+    CU_ASSERT_EQUAL(cap, CONFIG_DEFAULT_MAX_INFLIGHT);
+    CU_ASSERT_EQUAL(config_max_inflight(&c, 1024, &cap, &e), BENCH_OK);
+    CU_ASSERT_EQUAL(cap, 1024 - CONFIG_FD_RESERVE);
+    c.max_concurrency = 2000;
+    CU_ASSERT_EQUAL(config_max_inflight(&c, 1 << 20, &cap, &e), BENCH_OK);
+    CU_ASSERT_EQUAL(cap, 2000);
+    CU_ASSERT_EQUAL(config_max_inflight(&c, 1024, &cap, &e), BENCH_EUSAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "--max-concurrency: 2000"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "ulimit -n"));
+
+    c.arrival = (schedule_arrival){ARRIVAL_GAMMA, 2};
+    char *j = config_to_json(&c, "m", "http://127.0.0.1:1/v1", "simulated");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    CU_ASSERT_PTR_NOT_NULL(strstr(j, "\"mode\":\"rate\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(j, "\"rate\":[2,2.5]"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(j, "\"arrival\":\"gamma:2\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(j, "\"r2.5\":300"));
+    CU_ASSERT_PTR_NULL(strstr(j, "\"concurrency\""));
+    free(j);
+    config_free(&c);
+}
+
 static CU_TestInfo tests[] = {
     {"requests per level", test_requests_per_level},
+    {"rate lists, ranges, cap", test_rates},
     {"concurrency lists and ranges", test_levels},
     {"bad concurrency values", test_levels_bad},
     {"durations with units", test_durations},

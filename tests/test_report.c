@@ -57,7 +57,8 @@ static void write_level(results *r, int c, int n, double gap_ms, double ttft0, d
     }
     CU_ASSERT_EQUAL_FATAL(results_append_requests(r, rows, (size_t)n + 1, &e), BENCH_OK);
     CU_ASSERT_EQUAL_FATAL(results_append_chunks(r, ch, nc, &e), BENCH_OK);
-    results_level_info info = {c, 0, t_end_max, (uint64_t)n, 0, 1};
+    results_level_info info = {
+        .concurrency = c, .t_end_ns = t_end_max, .requests_ok = (uint64_t)n, .requests_warmup = 1};
     CU_ASSERT_EQUAL_FATAL(results_level_end(r, &info, &e), BENCH_OK);
 }
 

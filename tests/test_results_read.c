@@ -6,6 +6,7 @@
  * Damaged inputs (not HDF5, truncated, wrong types) must fail with a
  * one-line message naming the file, never crash. */
 #include <fcntl.h>
+#include <math.h>
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -858,6 +859,131 @@ static void test_read_while_written(void)
     unlink(path);
 }
 
+/* Rate levels and the client's self-measurement: written, listed after
+ * the concurrency levels in order, read back by key; a group whose name,
+ * mode or rate disagree is a malformed file. */
+static void test_rate_levels(void)
+{
+    char path[600];
+    tmp_file("rate.h5", path, sizeof path);
+    results_meta m;
+    results *r = NULL;
+    bench_err e;
+    meta_from_want(&m);
+    CU_ASSERT_EQUAL_FATAL(results_create(path, &m, &r, &e), BENCH_OK);
+    level_key keys[3] = {level_rate(2.5), level_conc(2), level_rate(0.5)};
+    level_rows L[3];
+    for (int i = 0; i < 3; i++) {
+        rows_make(&L[i], 2, 20);
+        L[i].info.concurrency = level_concurrency(keys[i]);
+        L[i].info.level = keys[i];
+        if (keys[i].kind == LEVEL_RATE) {
+            snprintf(L[i].info.arrival, sizeof L[i].info.arrival, "gamma:%d", i + 1);
+            L[i].info.max_concurrency = 64 + i;
+        }
+        if (i < 2) { /* the third without a measurement, as older files */
+            level_client *c = &L[i].info.client;
+            *c = (level_client){.present = 1,
+                                .threads = 2,
+                                .cores = 4,
+                                .wall_s = 3.5,
+                                .cpu_s = 0.25 + i,
+                                .cpu_busiest = 0.125,
+                                .process_cpu_s = 1.5,
+                                .loop_lag_p50_ms = 0.01,
+                                .loop_lag_p99_ms = 2.5,
+                                .loop_lag_max_ms = NAN,
+                                .peak_inflight = 7};
+            snprintf(c->warning, sizeof c->warning, "%s", i ? "" : "event-loop lag p99 2.50 ms");
+        }
+        CU_ASSERT_EQUAL_FATAL(results_level_begin_key(r, keys[i], &e), BENCH_OK);
+        CU_ASSERT_EQUAL_FATAL(rows_append(r, &L[i], 7, &e), BENCH_OK);
+        CU_ASSERT_EQUAL_FATAL(results_level_end(r, &L[i].info, &e), BENCH_OK);
+    }
+    /* one name per level; a bad key is refused */
+    CU_ASSERT_EQUAL(results_level_begin_key(r, level_rate(2.5), &e), BENCH_EUSAGE);
+    CU_ASSERT(contains(e.msg, "/levels/r2.5 already exists"));
+    CU_ASSERT_EQUAL(results_level_begin_key(r, level_rate(0), &e), BENCH_EUSAGE);
+    CU_ASSERT_EQUAL(results_close(r, &e), BENCH_OK);
+
+    results_file *f = open_ok(path);
+    CU_ASSERT_EQUAL_FATAL(results_file_level_count(f), 3);
+    const int order[3] = {1, 2, 0}; /* c2, r0.5, r2.5 */
+    for (int i = 0; i < 3; i++) {
+        const results_level_info *got = results_file_level(f, (size_t)i);
+        const results_level_info *want = &L[order[i]].info;
+        CU_ASSERT(level_eq(got->level, keys[order[i]]));
+        CU_ASSERT_EQUAL(got->concurrency, want->concurrency);
+        CU_ASSERT_STRING_EQUAL(got->arrival, want->arrival);
+        CU_ASSERT_EQUAL(got->max_concurrency, want->max_concurrency);
+        CU_ASSERT_EQUAL(got->requests_ok, want->requests_ok);
+        CU_ASSERT_EQUAL(got->client.present, want->client.present);
+        if (want->client.present) {
+            CU_ASSERT_EQUAL(got->client.threads, 2);
+            CU_ASSERT_EQUAL(got->client.cores, 4);
+            CU_ASSERT_EQUAL(got->client.peak_inflight, 7);
+            CU_ASSERT_DOUBLE_EQUAL(got->client.cpu_s, want->client.cpu_s, 0);
+            CU_ASSERT_DOUBLE_EQUAL(got->client.loop_lag_p99_ms, 2.5, 0);
+            CU_ASSERT(isnan(got->client.loop_lag_max_ms));
+            CU_ASSERT_STRING_EQUAL(got->client.warning, want->client.warning);
+        }
+        req_record *rows = NULL;
+        size_t n = 0;
+        CU_ASSERT_EQUAL(results_read_requests_key(f, got->level, &rows, &n, &e), BENCH_OK);
+        CU_ASSERT_EQUAL(n, 20);
+        free(rows);
+        uint64_t nch = 0;
+        CU_ASSERT_EQUAL(results_chunk_count_key(f, got->level, &nch, &e), BENCH_OK);
+        CU_ASSERT_EQUAL(nch, L[order[i]].n_chunk);
+    }
+    req_record *rows = NULL;
+    size_t n = 0;
+    CU_ASSERT_EQUAL(results_read_requests_key(f, level_rate(3), &rows, &n, &e), BENCH_EUSAGE);
+    CU_ASSERT(contains(e.msg, "has no level r3"));
+    /* the concurrency form still reads c2, and knows no rate */
+    CU_ASSERT_EQUAL(results_read_requests(f, 2, &rows, &n, &e), BENCH_OK);
+    free(rows);
+    results_file_close(f);
+    for (int i = 0; i < 3; i++)
+        rows_free(&L[i]);
+
+    /* hand-made groups that disagree with their names */
+    const struct {
+        const char *name, *mode;
+        double rate;
+        const char *says;
+    } bad[] = {
+        {"r2.50", "rate", 2.5, "not a level"},
+        {"r2", "rate", 3, "rate attribute is 3"},
+        {"r2", "concurrency", 2, "mode attribute is 'concurrency'"},
+        {"c2", "rate", 2, "mode attribute is 'rate'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        hid_t file = h5_make(path, 1, 0);
+        hid_t g = H5Gopen2(file, "levels", H5P_DEFAULT);
+        hid_t lg = H5Gcreate2(g, bad[i].name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        CU_ASSERT_FATAL(g >= 0 && lg >= 0);
+        hid_t sp = H5Screate(H5S_SCALAR);
+        put_fixed_str(lg, "mode", strlen(bad[i].mode) + 1, 0, bad[i].mode);
+        hid_t a = H5Acreate2(lg, "rate", H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+        H5Awrite(a, H5T_NATIVE_DOUBLE, &bad[i].rate);
+        H5Aclose(a);
+        put_fixed_str(lg, "arrival", 8, 0, "poisson");
+        put_int(lg, "max_concurrency", H5T_STD_I32LE, 4);
+        put_int(lg, "concurrency", H5T_STD_I32LE, 2);
+        put_int(lg, "t_start_ns", H5T_STD_I64LE, 5);
+        put_int(lg, "t_end_ns", H5T_STD_I64LE, 6);
+        put_int(lg, "requests_ok", H5T_STD_U64LE, 0);
+        put_int(lg, "requests_failed", H5T_STD_U64LE, 0);
+        put_int(lg, "requests_warmup", H5T_STD_U64LE, 0);
+        H5Sclose(sp);
+        H5Gclose(lg);
+        H5Gclose(g);
+        H5Fclose(file);
+        expect_open_fails(path, BENCH_EINPUT, bad[i].says);
+    }
+}
+
 static void test_bad_arguments(void)
 {
     bench_err e;
@@ -882,6 +1008,7 @@ static CU_TestInfo tests[] = {
     {"tables with missing or wrong fields", test_wrong_tables},
     {"fixed-length and non-scalar root attributes", test_root_attr_kinds},
     {"read while the writer holds the file", test_read_while_written},
+    {"rate levels and the client's measurement", test_rate_levels},
     {"bad arguments", test_bad_arguments},
     CU_TEST_INFO_NULL,
 };

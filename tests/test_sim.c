@@ -980,6 +980,103 @@ static void test_sim_run_ready_fd(void)
     catalog_destroy(cat);
 }
 
+/* The body with every "created":<digits> removed (the only bytes that
+ * differ between two runs of the same seed); caller frees. */
+static char *without_created(const char *body)
+{
+    char *out = strdup(body ? body : ""), *w = out;
+    for (const char *r = body ? body : ""; *r;) {
+        if (strncmp(r, "\"created\":", 10) == 0) {
+            r += 10;
+            while (*r >= '0' && *r <= '9')
+                r++;
+            continue;
+        }
+        *w++ = *r++;
+    }
+    *w = '\0';
+    return out;
+}
+
+/* --zero-delay (docs/SIMULATOR.md): the paced mode's bytes, as fast as the
+ * client reads, N events per write (one send-log time per write), a client
+ * leaving mid-stream, and the flags it refuses. */
+static void test_zero_delay(void)
+{
+    static log_row rows[4096];
+    char *path = strdup(tmp_path("sim_zero_delay.log"));
+    char *bodies[2] = {NULL, NULL};
+    for (int zd = 0; zd < 2; zd++) {
+        const char *paced[] = {"--seed", "9", NULL};
+        const char *fast[] = {"--seed", "9",           "--zero-delay", "--events-per-write",
+                              "5",      "--log-sends", path,           NULL};
+        simproc *p = cutest_sim_start("mistral-7b", zd ? fast : paced);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+        CURL *h = curl_easy_init();
+        resp *r = http_do(h, "POST", url_of(p, "/chat/completions"), CHAT_STREAM(23), "z", 0);
+        CU_ASSERT_EQUAL(r->rc, CURLE_OK);
+        check_chat_stream(r, 23);
+        bodies[zd] = without_created(r->body.p);
+        resp_free(r);
+        if (zd) {
+            /* A client leaving mid-stream, then the server still serves. */
+            g_abort_after = 20000;
+            r = http_do(h, "POST", url_of(p, "/chat/completions"), CHAT_STREAM(3000), NULL, 0);
+            g_abort_after = 0;
+            CU_ASSERT_EQUAL(r->rc, CURLE_WRITE_ERROR);
+            resp_free(r);
+            r = http_do(h, "POST", url_of(p, "/completions"),
+                        "{\"model\":\"mistral-7b\",\"prompt\":\"x\",\"max_tokens\":40,"
+                        "\"ignore_eos\":true}",
+                        NULL, 0);
+            CU_ASSERT_EQUAL(r->status, 200);
+            CU_ASSERT_PTR_NOT_NULL(r->body.p && strstr(r->body.p, "\"completion_tokens\":40"));
+            resp_free(r);
+        }
+        curl_easy_cleanup(h);
+        cutest_sim_stop(p);
+    }
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bodies[0]);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bodies[1]);
+    CU_ASSERT_STRING_EQUAL(bodies[0], bodies[1]);
+    free(bodies[0]);
+    free(bodies[1]);
+
+    /* Request z: role (own write), then tokens 1-5, 6-10, 11-15, 16-20 a
+     * write each, then tokens 21-23 with finish, usage and [DONE]. */
+    size_t nr = read_log(path, rows, 4096), k = 0;
+    int64_t batch_t = -1;
+    for (size_t i = 0; i < nr; i++) {
+        if (strcmp(rows[i].key, "z") != 0)
+            continue;
+        CU_ASSERT_EQUAL(rows[i].seq, (int)k);
+        if (k >= 1 && (k - 1) % 5 != 0) {
+            CU_ASSERT_EQUAL(rows[i].t, batch_t); /* same write as the one before */
+        } else if (k >= 1) {
+            CU_ASSERT(rows[i].t >= batch_t);
+        }
+        batch_t = rows[i].t;
+        k++;
+    }
+    CU_ASSERT_EQUAL(k, 27u);
+    unlink(path);
+    free(path);
+
+    /* Refused: --events-per-write alone, --zero-delay with faults. */
+    simproc *p = NULL;
+    bench_err e = {""};
+    simproc_set_exe(cutest_bench_exe());
+    const char *alone[] = {"--events-per-write", "8", NULL};
+    const char *with_faults[] = {"--zero-delay", "--faults", "http500=0.5", NULL};
+    const char *too_many[] = {"--zero-delay", "--events-per-write", "5000", NULL};
+    const char *const *bad[] = {alone, with_faults, too_many};
+    for (size_t i = 0; i < 3; i++) {
+        CU_ASSERT_NOT_EQUAL(simproc_start("mistral-7b", bad[i], &p, &e), BENCH_OK);
+        CU_ASSERT_PTR_NULL(p);
+        CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "status 2"));
+    }
+}
+
 static CU_TestInfo tests[] = {
     {"GET /v1/models", test_models},
     {"non-streaming chat and completions", test_nonstream_chat},
@@ -994,6 +1091,7 @@ static CU_TestInfo tests[] = {
     {"TTFT median at concurrency 1", test_ttft_median},
     {"the child dies with its SIGKILLed parent", test_dies_with_parent},
     {"sim_run reports on ready_fd, stops on SIGTERM", test_sim_run_ready_fd},
+    {"--zero-delay: same bytes, batched writes, refused flags", test_zero_delay},
     CU_TEST_INFO_NULL,
 };
 

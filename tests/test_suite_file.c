@@ -53,6 +53,36 @@ static void test_valid(void)
                     BENCH_OK);
 }
 
+/* Open loop in a suite: "rate" (a list or one rate) with "arrival" and
+ * "max_concurrency"; with "concurrency", or the two without "rate", refused. */
+static void test_rate(void)
+{
+    bench_err e;
+    CU_ASSERT_EQUAL(check(SUITE("[\"mistral-7b\"]", ", \"run\": {\"rate\": \"1,2.5\", "
+                                                    "\"arrival\": \"gamma:2\", "
+                                                    "\"max_concurrency\": 64}"),
+                          NULL, &e),
+                    BENCH_OK);
+    CU_ASSERT_EQUAL(check(SUITE("[\"mistral-7b\"]", ", \"run\": {\"rate\": 2.5}"), NULL, &e),
+                    BENCH_OK);
+    const char *bad[][2] = {
+        {", \"run\": {\"rate\": 2, \"concurrency\": 8}", "exclude each other"},
+        {", \"run\": {\"arrival\": \"poisson\"}", "\"arrival\""},
+        {", \"run\": {\"max_concurrency\": 4}", "\"max_concurrency\" goes with \"rate\""},
+        {", \"run\": {\"rate\": \"0\"}", "rate"},
+        {", \"run\": {\"rate\": 2, \"arrival\": \"gamma:0\"}", "arrival"},
+        {", \"run\": {\"rate\": true}", "\"rate\" must be"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char json[512];
+        snprintf(json, sizeof json, "{\"format\": \"bench-suite\", \"models\": [\"mistral-7b\"]%s}",
+                 bad[i][0]);
+        CU_ASSERT_EQUAL(check(json, NULL, &e), BENCH_EINPUT);
+        CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "s.json: run"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, bad[i][1]));
+    }
+}
+
 static void test_refused(void)
 {
     bench_err e;
@@ -101,6 +131,7 @@ int main(void)
 {
     CU_TestInfo tests[] = {
         {"valid suites pass", test_valid},
+        {"open loop: rate, arrival, cap", test_rate},
         {"bad suites and maps are refused in one line", test_refused},
         {"bench suite exits 2 before running", test_exit_status},
         CU_TEST_INFO_NULL,

@@ -356,7 +356,9 @@ static void test_tls_cacert(void)
     CU_ASSERT_EQUAL(cJSON_GetObjectItem(l, "requests_ok")->valueint, 4);
     CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(j, "tls_verify")->valuestring, "cacert");
     cJSON_Delete(j);
-    CU_ASSERT_PTR_NULL(strstr(err, "WARNING"));
+    /* no --insecure warning (a client self-measurement warning may appear on
+     * a busy machine: docs/METRICS.md "Client") */
+    CU_ASSERT_PTR_NULL(strstr(err, "insecure"));
     expect_tls(h5, "cacert", g_cert);
     free(err);
     free(h5);
