@@ -1,5 +1,6 @@
 #include "cli.h"
 
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include "eval.h"
 #include "report.h"
 #include "run.h"
+#include "searchcmd.h"
 #include "sim.h"
 #include "suite.h"
 #include "summary.h"
@@ -21,6 +23,7 @@
 
 static const char run_usage[] =
     "usage: bench [run] [options]\n"
+    "       bench search --model M --slo LIMITS [options]   (bench search --help)\n"
     "       bench report [FILES.h5 | DIR ...] [options]   (bench report --help)\n"
     "       bench suite FILE.json [options]   (bench suite --help)\n"
     "       bench serve --simulate MODEL [options]   (bench serve --help)\n"
@@ -358,32 +361,50 @@ static bench_status parse_run(int argc, char **argv, run_config *cfg, int *exit_
     return BENCH_OK;
 }
 
-static int cmd_run(int argc, char **argv)
+/* The run summary as JSON, with the search's object added when sp is
+ * set; malloc'd (the caller frees), NULL when out of memory. */
+static char *summary_json_with(const run_summary *sum, const search_plan *sp)
 {
-    run_config cfg;
-    run_summary *sum = NULL;
-    bench_err err = {{0}};
-    int exit_now = 0, code = 0;
-    config_defaults(&cfg);
-    bench_status st = parse_run(argc, argv, &cfg, &exit_now, &err);
-    if (st || exit_now) {
-        if (st)
-            fprintf(stderr, "bench: %s\n", err.msg);
-        code = st ? bench_exit_code(st) : 0;
-        goto out;
+    char *j = summary_json(sum);
+    if (!j || !sp)
+        return j;
+    char *sj = search_plan_json(sp);
+    cJSON *root = cJSON_Parse(j), *so = sj ? cJSON_Parse(sj) : NULL;
+    free(j);
+    free(sj);
+    j = NULL;
+    if (root && so) {
+        cJSON_AddItemToObject(root, "search", so);
+        so = NULL;
+        j = cJSON_PrintUnformatted(root);
     }
-    sum = calloc(1, sizeof *sum);
+    cJSON_Delete(root);
+    cJSON_Delete(so);
+    return j;
+}
+
+/* Run cfg (levels picked by sp's planner when sp is set), print what was
+ * measured (even after a failure), write the report, and return the exit
+ * status. */
+static int run_and_report(const run_config *cfg, search_plan *sp)
+{
+    bench_err err = {{0}};
+    int code = 0;
+    const run_config *pcfg = cfg;
+    run_summary *sum = calloc(1, sizeof *sum);
     if (!sum) {
         fprintf(stderr, "bench: out of memory\n");
-        code = 1;
-        goto out;
+        return 1;
     }
-    st = run_execute(&cfg, sum, &err);
+    bench_status st =
+        run_execute_planned(pcfg, sp ? search_plan_planner(sp) : NULL, sum, &err);
     /* Whatever was measured is summarised, even after a failure. */
     if (sum->n_levels) {
-        summary_print_table(cfg.json ? stderr : stdout, sum);
-        if (cfg.json) {
-            char *j = summary_json(sum);
+        summary_print_table(pcfg->json ? stderr : stdout, sum);
+        if (sp)
+            search_plan_print(sp, pcfg->json ? stderr : stdout);
+        if (pcfg->json) {
+            char *j = summary_json_with(sum, sp);
             if (j) {
                 puts(j);
                 free(j);
@@ -392,7 +413,7 @@ static int cmd_run(int argc, char **argv)
     }
     /* The report of what was just measured, interrupted runs included (not
      * after a second signal: that one means stop now). */
-    if (!cfg.no_report && sum->n_levels &&
+    if (!pcfg->no_report && sum->n_levels &&
         (st == BENCH_OK || (st == BENCH_EINTR && sum->interrupted < 2))) {
         char dir[1100];
         size_t n = strlen(sum->results_path);
@@ -402,7 +423,7 @@ static int cmd_run(int argc, char **argv)
         report_opts ro;
         report_opts_default(&ro);
         ro.outdir = dir;
-        ro.catalog_path = cfg.catalog_path;
+        ro.catalog_path = pcfg->catalog_path;
         const char *in[] = {sum->results_path};
         bench_err rerr;
         bench_status rs = report_write(in, 1, &ro, NULL, &rerr);
@@ -423,7 +444,7 @@ static int cmd_run(int argc, char **argv)
          * certificate was refused (curl: "SSL certificate problem: ..."). */
         const char *hint = "";
         if (strstr(sum->first_error, "certificate") || strstr(sum->first_error, "SSL"))
-            hint = cfg.tls.cacert ? "; TLS certificate verification failed against --cacert"
+            hint = pcfg->tls.cacert ? "; TLS certificate verification failed against --cacert"
                                   : "; TLS certificate verification failed: trust the server's "
                                     "CA with --cacert FILE";
         if (measured > 0 && ok == 0)
@@ -438,8 +459,55 @@ static int cmd_run(int argc, char **argv)
         if (st == BENCH_EINTR && strstr(err.msg, "SIGTERM"))
             code = 143;
     }
-out:
     free(sum);
+    return code;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    run_config cfg;
+    bench_err err = {{0}};
+    int exit_now = 0, code = 0;
+    config_defaults(&cfg);
+    bench_status st = parse_run(argc, argv, &cfg, &exit_now, &err);
+    if (st || exit_now) {
+        if (st)
+            fprintf(stderr, "bench: %s\n", err.msg);
+        code = st ? bench_exit_code(st) : 0;
+    } else {
+        code = run_and_report(&cfg, NULL);
+    }
+    config_free(&cfg);
+    return code;
+}
+
+static int cmd_search(int argc, char **argv)
+{
+    run_config cfg;
+    bench_err err = {{0}};
+    search_plan *sp = NULL;
+    int exit_now = 0, help = 0, code = 0;
+    config_defaults(&cfg);
+    bench_status st = search_plan_from_args(&argc, argv, &sp, &help, &err);
+    if (!st && help) {
+        fputs(search_usage, stdout);
+        goto out;
+    }
+    /* The kind of run first, so the run's flags are checked against it
+     * (--arrival and --max-concurrency need a rate run). */
+    if (!st)
+        st = search_plan_apply(sp, &cfg, &err);
+    if (!st)
+        st = parse_run(argc, argv, &cfg, &exit_now, &err);
+    if (st) {
+        fprintf(stderr, "bench search: %s\n", err.msg);
+        code = bench_exit_code(st);
+        goto out;
+    }
+    if (!exit_now)
+        code = run_and_report(&cfg, sp);
+out:
+    search_plan_destroy(sp);
     config_free(&cfg);
     return code;
 }
@@ -456,6 +524,8 @@ int cli_main(int argc, char **argv)
     int code;
     if (sub && strcmp(sub, "run") == 0)
         code = cmd_run(argc - 1, argv + 1);
+    else if (sub && strcmp(sub, "search") == 0)
+        code = cmd_search(argc - 1, argv + 1);
     else if (sub && strcmp(sub, "report") == 0)
         code = report_main(argc - 1, argv + 1);
     else if (sub && strcmp(sub, "suite") == 0)

@@ -567,6 +567,12 @@ static void utc_stamp(time_t t, char *iso, size_t isosz, char *compact, size_t c
 
 bench_status run_execute(const run_config *cfg, run_summary *sum, bench_err *err)
 {
+    return run_execute_planned(cfg, NULL, sum, err);
+}
+
+bench_status run_execute_planned(const run_config *cfg, const run_planner *pl, run_summary *sum,
+                                 bench_err *err)
+{
     bench_status st = BENCH_OK;
     catalog *cat = NULL;
     endpoint ep = {0};
@@ -729,15 +735,24 @@ bench_status run_execute(const run_config *cfg, run_summary *sum, bench_err *err
         .meta = &meta,
         .max_inflight = eff.max_concurrency,
     };
-    for (size_t i = 0; i < config_level_count(cfg) && atomic_load(&g_stop) == WORKER_RUN; i++) {
+    const level_metrics *prev = NULL;
+    for (size_t i = 0; atomic_load(&g_stop) == WORKER_RUN; i++) {
         int kept = 0;
-        uint64_t n_ids =
-            (uint64_t)config_requests_for_level(cfg, config_level(cfg, i)) + (uint64_t)cfg->warmup;
+        level_key key;
+        if (pl) {
+            if (sum->n_levels == CONFIG_MAX_LEVELS || !pl->next(pl->ud, prev, &key))
+                break;
+        } else {
+            if (i >= config_level_count(cfg))
+                break;
+            key = config_level(cfg, i);
+        }
+        uint64_t n_ids = (uint64_t)config_requests_for_level(cfg, key) + (uint64_t)cfg->warmup;
         st = tokenizer_prepare_level(tk, prompts, n_ids, res, err);
         if (!st)
-            st = run_level(&lc, config_level(cfg, i), res, &sum->levels[sum->n_levels], &kept, err);
+            st = run_level(&lc, key, res, &sum->levels[sum->n_levels], &kept, err);
         if (kept)
-            sum->n_levels++;
+            prev = &sum->levels[sum->n_levels++];
         if (st) {
             if (!results_failed(res)) {
                 results_set_root_attr(res, "run_status", "failed", NULL);
@@ -759,6 +774,12 @@ bench_status run_execute(const run_config *cfg, run_summary *sum, bench_err *err
         results_set_root_attr(res, "run_status", "complete", NULL);
     }
 out:
+    if (res && pl && pl->summary && !results_failed(res)) {
+        char *j = pl->summary(pl->ud);
+        if (j)
+            results_set_root_attr(res, pl->attr, j, NULL);
+        free(j);
+    }
     if (res) {
         bench_err cerr;
         bench_status cst = results_close(res, &cerr);

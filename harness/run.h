@@ -32,4 +32,24 @@ typedef struct {
  * signal stopped it. */
 bench_status run_execute(const run_config *cfg, run_summary *sum, bench_err *err);
 
+/* A level planner (bench search): instead of walking cfg's level list, the
+ * run asks it for each next level, handing it what the last level
+ * measured. The levels it names must be of cfg's kind (rates when
+ * cfg->n_rates, else concurrencies) and each name at most once. */
+typedef struct {
+    /* The next level into *next, or 0 to end the run. prev: the level just
+     * measured, NULL before the first. */
+    int (*next)(void *ud, const level_metrics *prev, level_key *next);
+    /* A JSON text for the results file's root attribute attr, asked for
+     * once when the run ends (however it ends) while the file is open;
+     * malloc'd (the run frees it), NULL for none. */
+    char *(*summary)(void *ud);
+    const char *attr;
+    void *ud;
+} run_planner;
+
+/* run_execute, with the levels chosen by pl (NULL: cfg's list). */
+bench_status run_execute_planned(const run_config *cfg, const run_planner *pl, run_summary *sum,
+                                 bench_err *err);
+
 #endif

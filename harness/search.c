@@ -103,8 +103,7 @@ bench_status search_parse_slo(const char *spec, search_slo *out, bench_err *err)
                               "_p50, _p90, _p95, _p99 or _p999; or errors)",
                               it, us ? "_" : "", us ? us + 1 : "");
         if (out->n == SEARCH_MAX_LIMITS)
-            return bench_fail(err, BENCH_EUSAGE, "--slo: more than %d limits",
-                              SEARCH_MAX_LIMITS);
+            return bench_fail(err, BENCH_EUSAGE, "--slo: more than %d limits", SEARCH_MAX_LIMITS);
         double ms;
         if (!parse_ms(val, &ms))
             return bench_fail(err, BENCH_EUSAGE,
@@ -117,6 +116,17 @@ bench_status search_parse_slo(const char *spec, search_slo *out, bench_err *err)
         return bench_fail(err, BENCH_EUSAGE,
                           "--slo: no latency limit (e.g. ttft_p99=100ms,tpot_p99=50ms)");
     return BENCH_OK;
+}
+
+const char *search_limit_name(const search_limit *l, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s_%s", metric_names[l->metric], pct_name(l->q));
+    return buf;
+}
+
+double search_limit_value(const search_limit *l, const level_metrics *m)
+{
+    return dist_at(metric_dist(m, l->metric), l->q);
 }
 
 int search_meets(const search_slo *slo, const level_metrics *m, char *why, size_t whysz)
@@ -132,10 +142,11 @@ int search_meets(const search_slo *slo, const level_metrics *m, char *why, size_
     }
     for (int i = 0; i < slo->n; i++) {
         const search_limit *l = &slo->lim[i];
-        double v = dist_at(metric_dist(m, l->metric), l->q);
+        double v = search_limit_value(l, m);
+        char name[32];
         if (!(v <= l->limit_ms)) { /* NAN (no sample) does not meet it */
-            snprintf(why, whysz, "%s_%s %.3g ms > %.3g ms", metric_names[l->metric],
-                     pct_name(l->q), v, l->limit_ms);
+            snprintf(why, whysz, "%s %.2f ms > %g ms", search_limit_name(l, name, sizeof name), v,
+                     l->limit_ms);
             return 0;
         }
     }
@@ -147,9 +158,10 @@ void search_slo_format(const search_slo *slo, char *buf, size_t n)
 {
     size_t at = 0;
     buf[0] = '\0';
+    char name[32];
     for (int i = 0; i < slo->n && at < n; i++)
-        at += (size_t)snprintf(buf + at, n - at, "%s%s_%s<=%gms", i ? ", " : "",
-                               metric_names[slo->lim[i].metric], pct_name(slo->lim[i].q),
+        at += (size_t)snprintf(buf + at, n - at, "%s%s<=%gms", i ? ", " : "",
+                               search_limit_name(&slo->lim[i], name, sizeof name),
                                slo->lim[i].limit_ms);
     if (at < n)
         snprintf(buf + at, n - at, ", errors<=%g%%", slo->max_error_rate * 100);

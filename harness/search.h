@@ -48,6 +48,13 @@ bench_status search_parse_slo(const char *spec, search_slo *out, bench_err *err)
  * never meets it. */
 int search_meets(const search_slo *slo, const level_metrics *m, char *why, size_t whysz);
 
+/* The limit's name, "ttft_p99", into buf. Returns buf. */
+const char *search_limit_name(const search_limit *l, char *buf, size_t n);
+
+/* Level m's value of the limit's metric at its percentile, ms; NAN when it
+ * has none. */
+double search_limit_value(const search_limit *l, const level_metrics *m);
+
 /* Write the SLO back as text ("ttft_p99<=100ms, tpot_p99<=50ms, errors<=1%"). */
 void search_slo_format(const search_slo *slo, char *buf, size_t n);
 

@@ -22,9 +22,10 @@ static void test_parse(void)
     CU_ASSERT_DOUBLE_EQUAL(slo.max_error_rate, 0.01, 1e-12);
     CU_ASSERT_EQUAL(search_parse_slo("e2e_p90=2s,errors=5%", &slo, &e), BENCH_OK);
     CU_ASSERT_DOUBLE_EQUAL(slo.max_error_rate, 0.05, 1e-12);
-    static const char *bad[] = {"",          "ttft=100ms",   "ttft_p98=1ms", "foo_p99=1ms",
-                                "ttft_p99",  "ttft_p99=100", "ttft_p99=-1ms", "ttft_p99=0ms",
-                                "errors=5%", "ttft_p99=1ms,errors=5"};
+    static const char *bad[] = {
+        "",          "ttft=100ms",           "ttft_p98=1ms",  "foo_p99=1ms",
+        "ttft_p99",  "ttft_p99=100",         "ttft_p99=-1ms", "ttft_p99=0ms",
+        "errors=5%", "ttft_p99=1ms,errors=5"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         CU_ASSERT_EQUAL(search_parse_slo(bad[i], &slo, &e), BENCH_EUSAGE);
         CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "--slo"));
