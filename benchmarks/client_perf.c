@@ -250,6 +250,7 @@ typedef struct {
     double cpu_busiest;     /* client_cpu_busiest, NAN when absent */
     double loop_lag_p99_ms; /* NAN when absent */
     double peak_inflight;   /* NAN when absent */
+    double wakeups;         /* loop_wakeups, NAN when absent */
 } level_fig;
 
 /* A numeric attribute of /levels/c<c>, or NAN when the file has none. */
@@ -300,13 +301,14 @@ static int read_level(const char *h5, int c, level_fig *out)
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     hid_t file = H5Fopen(h5, H5F_ACC_RDONLY, H5P_DEFAULT);
     out->cpu_s = out->process_cpu_s = out->cpu_busiest = out->loop_lag_p99_ms = out->peak_inflight =
-        NAN;
+        out->wakeups = NAN;
     if (file >= 0) {
         out->cpu_s = level_attr(file, c, "client_cpu_s");
         out->process_cpu_s = level_attr(file, c, "client_process_cpu_s");
         out->cpu_busiest = level_attr(file, c, "client_cpu_busiest");
         out->loop_lag_p99_ms = level_attr(file, c, "loop_lag_p99_ms");
         out->peak_inflight = level_attr(file, c, "peak_inflight");
+        out->wakeups = level_attr(file, c, "loop_wakeups");
         H5Fclose(file);
     }
     return 0;
@@ -419,9 +421,10 @@ static void print_level(const char *label, const one_level *o)
            o->run.cpu_s / (double)o->lv.chunks * 1e6, o->run.user_s, o->run.sys_s);
     printf("      busiest worker %.0f%% of a core; bench process %.0f%%, simulator %.0f%% of a "
            "core over its life; all %ld CPUs %.0f%% busy (any process); loop lag p99 %.3f ms; "
-           "peak in flight %.0f\n",
+           "peak in flight %.0f; %.1f chunks per event-loop wake-up\n",
            100 * o->lv.cpu_busiest, 100 * cli_util, 100 * sim_util, sysconf(_SC_NPROCESSORS_ONLN),
-           100 * o->machine_busy, o->lv.loop_lag_p99_ms, o->lv.peak_inflight);
+           100 * o->machine_busy, o->lv.loop_lag_p99_ms, o->lv.peak_inflight,
+           (double)o->lv.chunks / o->lv.wakeups);
 }
 
 /* Which side ran out of CPU: the one nearer a full core. */

@@ -73,6 +73,7 @@ typedef struct {
     double loop_lag_p99_ms;
     double loop_lag_max_ms;
     int peak_inflight; /* most requests in flight at once */
+    double wakeups;    /* event-loop iterations, all workers (0: not recorded) */
     char warning[256]; /* "" when the client was not the bottleneck */
 } level_client;
 

@@ -582,6 +582,7 @@ static herr_t put_client(hid_t g, const level_client *c)
         {"loop_lag_p50_ms", c->loop_lag_p50_ms},
         {"loop_lag_p99_ms", c->loop_lag_p99_ms},
         {"loop_lag_max_ms", c->loop_lag_max_ms},
+        {"loop_wakeups", c->wakeups},
     };
     const struct {
         const char *name;

@@ -307,6 +307,11 @@ static bench_status read_client(const results_file *f, hid_t obj, const char *wh
         (st = float_attr(f, obj, where, "loop_lag_max_ms", &c->loop_lag_max_ms, err)) ||
         (st = text_attr(f, obj, where, "client_warning", c->warning, sizeof c->warning, err)))
         return st;
+    /* Added after the rest: optional. */
+    has = H5Aexists(obj, "loop_wakeups");
+    H5Eclear2(H5E_DEFAULT);
+    if (has > 0 && (st = float_attr(f, obj, where, "loop_wakeups", &c->wakeups, err)))
+        return st;
     c->present = 1;
     return BENCH_OK;
 }

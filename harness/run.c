@@ -337,6 +337,7 @@ static void measure_client(const pool *p, double cpu0, double wall_s, level_clie
     c->loop_lag_p99_ms = ps.loop_lag_p99_ms;
     c->loop_lag_max_ms = ps.loop_lag_max_ms;
     c->peak_inflight = ps.peak_inflight;
+    c->wakeups = (double)ps.loop_wakeups;
 }
 
 /* Run one level on a pool of workers and, while they run, show progress

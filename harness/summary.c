@@ -200,6 +200,7 @@ cJSON *summary_level_json(const level_metrics *m)
         add_num(o, "process_cpu_s", c->process_cpu_s);
         add_num(o, "loop_lag_p50_ms", c->loop_lag_p50_ms);
         add_num(o, "loop_lag_p99_ms", c->loop_lag_p99_ms);
+        add_num(o, "loop_wakeups", c->wakeups);
         add_num(o, "loop_lag_max_ms", c->loop_lag_max_ms);
         cJSON_AddNumberToObject(o, "peak_inflight", c->peak_inflight);
         cJSON_AddStringToObject(o, "warning", c->warning);

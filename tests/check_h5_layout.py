@@ -62,7 +62,7 @@ LEVEL_ATTRS = (("t_start_ns", "i8"), ("t_end_ns", "i8"),
 CLIENT_INT_ATTRS = (("client_threads", "i4"), ("client_cores", "i4"), ("peak_inflight", "i4"))
 CLIENT_FLOAT_ATTRS = ("client_wall_s", "client_cpu_s", "client_cpu_busiest",
                       "client_process_cpu_s", "loop_lag_p50_ms", "loop_lag_p99_ms",
-                      "loop_lag_max_ms")
+                      "loop_lag_max_ms", "loop_wakeups")
 ARRIVAL = re.compile(r"poisson|constant|gamma:[0-9.e+-]+")
 
 
