@@ -169,6 +169,31 @@ static bench_status eval_str(const cJSON *o, const char *key, char **dst, const 
     return *dst ? BENCH_OK : bench_fail(err, BENCH_ENOMEM, "out of memory");
 }
 
+/* A member of object o that the suite format does not have (a typo such as
+ * "concurency" would otherwise be ignored and the run's default used):
+ * BENCH_EINPUT naming it, where, and the members allowed. known: NULL-ended. */
+static bench_status unknown_keys(const cJSON *o, const char *const *known, const char *where,
+                                 bench_err *err)
+{
+    const cJSON *m;
+    cJSON_ArrayForEach(m, o)
+    {
+        int ok = 0;
+        for (const char *const *k = known; *k && !ok; k++)
+            ok = m->string && strcmp(m->string, *k) == 0;
+        if (ok)
+            continue;
+        char list[512];
+        size_t at = 0;
+        list[0] = '\0';
+        for (const char *const *k = known; *k && at < sizeof list; k++)
+            at += (size_t)snprintf(list + at, sizeof list - at, "%s%s", at ? ", " : "", *k);
+        return bench_fail(err, BENCH_EINPUT, "%s: unknown member \"%s\" (known: %s)", where,
+                          m->string ? m->string : "?", list);
+    }
+    return BENCH_OK;
+}
+
 /* "evaluations": [{"eval": "mmlu", "limit": 20, ...}, ...] (docs/SUITES.md). */
 static bench_status load_evals(const cJSON *arr, const char *path, suite *s, bench_err *err)
 {
@@ -195,6 +220,11 @@ static bench_status load_evals(const cJSON *arr, const char *path, suite *s, ben
             return bench_fail(err, BENCH_EINPUT,
                               "%s: must be an object with \"eval\": mmlu, humaneval or mtbench",
                               where);
+        static const char *const eval_keys[] = {"eval",        "method",  "split", "judge_endpoint",
+                                                "judge_model", "api",     "limit", "concurrency",
+                                                "shots",       "samples", NULL};
+        if ((st = unknown_keys(e, eval_keys, where, err)))
+            return st;
         double v;
         if ((st = eval_str(e, "eval", &c->eval, where, err)) ||
             (st = eval_str(e, "method", &c->method, where, err)) ||
@@ -282,12 +312,27 @@ static bench_status suite_parse(const char *text, const char *path, suite *s, be
         st = bench_fail(err, BENCH_EINPUT, "%s: \"format\" must be \"bench-suite\"", path);
         goto out;
     }
+    static const char *const root_keys[] = {"format",   "version",    "name",        "description",
+                                            "run",      "models",     "evaluations", "report",
+                                            "baseline", "thresholds", "history",     NULL};
+    if ((st = unknown_keys(root, root_keys, path, err)))
+        goto out;
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(root, "name");
     snprintf(s->name, sizeof s->name, "%s", cJSON_IsString(name) ? name->valuestring : "suite");
     const cJSON *run = cJSON_GetObjectItemCaseSensitive(root, "run");
     char where[512];
     snprintf(where, sizeof where, "%s: run", path);
     if (run) {
+        static const char *const run_keys[] = {
+            "concurrency", "rate",   "arrival",      "max_concurrency",
+            "requests",    "warmup", "input_tokens", "output_tokens",
+            "seed",        "api",    "sim_slowdown", NULL};
+        if (!cJSON_IsObject(run)) {
+            st = bench_fail(err, BENCH_EINPUT, "%s: must be an object", where);
+            goto out;
+        }
+        if ((st = unknown_keys(run, run_keys, where, err)))
+            goto out;
         double v;
         const cJSON *c = cJSON_GetObjectItemCaseSensitive(run, "concurrency");
         char levels[32];
@@ -420,6 +465,10 @@ static bench_status suite_parse(const char *text, const char *path, suite *s, be
         goto out;
     const cJSON *rep = cJSON_GetObjectItemCaseSensitive(root, "report");
     if (rep) {
+        static const char *const report_keys[] = {"slo", "steady_state", NULL};
+        snprintf(where, sizeof where, "%s: report", path);
+        if ((st = unknown_keys(rep, report_keys, where, err)))
+            goto out;
         const cJSON *slo = cJSON_GetObjectItemCaseSensitive(rep, "slo");
         if (cJSON_IsString(slo) && slo->valuestring[0] &&
             (st = metrics_parse_slo(slo->valuestring, &s->slo, err))) {

@@ -110,6 +110,22 @@ static void test_refused(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "evaluations[0]: judge_endpoint: 'ftp://judge'"));
     CU_ASSERT_EQUAL(check("{\"format\": \"bench-suite\", \"models\": [\"a/b\"]}", NULL, &e),
                     BENCH_EINPUT);
+    /* a misspelt member is refused, not ignored (the default would run) */
+    CU_ASSERT_EQUAL(
+        check(SUITE("[\"mistral-7b\"]", ", \"run\": {\"concurency\": \"1-8\"}"), NULL, &e),
+        BENCH_EINPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "s.json: run: unknown member \"concurency\" (known: "));
+    CU_ASSERT_EQUAL(check(SUITE("[\"mistral-7b\"]", ", \"modle\": 1"), NULL, &e), BENCH_EINPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "s.json: unknown member \"modle\""));
+    CU_ASSERT_EQUAL(
+        check(SUITE("[\"mistral-7b\"]", ", \"evaluations\": [{\"eval\": \"mmlu\", \"limt\": 5}]"),
+              NULL, &e),
+        BENCH_EINPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "evaluations[0]: unknown member \"limt\""));
+    CU_ASSERT_EQUAL(check(SUITE("[\"mistral-7b\"]", ", \"report\": {\"steady\": 0.1}"), NULL, &e),
+                    BENCH_EINPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "s.json: report: unknown member \"steady\""));
+    CU_ASSERT_EQUAL(check(SUITE("[\"mistral-7b\"]", ", \"run\": [1]"), NULL, &e), BENCH_EINPUT);
     /* a map that cannot be read is a bad flag */
     CU_ASSERT_EQUAL(
         suite_check_text(SUITE("[\"mistral-7b\"]", ""), "s.json", "/nonexistent/map.json", &e),
