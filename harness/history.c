@@ -7,7 +7,6 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -18,10 +17,10 @@
 
 #include "clock.h"
 #include "fileio.h"
+#include "spawnpipe.h"
 
 #define GIT_TIMEOUT_S 10
 
-extern char **environ;
 
 bench_status history_index_path(const char *dir, char *buf, size_t bufsz, bench_err *err)
 {
@@ -261,44 +260,12 @@ const cJSON *history_find_run(const cJSON *entries, const char *run_dir)
  * GIT_TIMEOUT_S (then it is killed). */
 static int capture(char *const argv[], char *out, size_t outsz)
 {
-    int pfd[2] = {-1, -1}, status = -1, rc;
+    int rfd = -1, status = -1, rc;
     pid_t pid = -1;
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    int fa_ok = 0, attr_ok = 0;
     size_t len = 0;
     out[0] = '\0';
-    if (pipe2(pfd, O_CLOEXEC) != 0)
+    if (spawn_piped(argv[0], 1, argv, 1, &pid, &rfd) != 0)
         return -1;
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    rc = posix_spawn_file_actions_init(&fa);
-    fa_ok = rc == 0;
-    if (!rc)
-        rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    if (!rc)
-        rc = posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
-    if (!rc)
-        rc = posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    if (!rc) {
-        rc = posix_spawnattr_init(&attr);
-        attr_ok = rc == 0;
-    }
-    if (!rc)
-        rc = posix_spawnattr_setsigmask(&attr, &none);
-    if (!rc)
-        rc = posix_spawnattr_setsigdefault(&attr, &all);
-    if (!rc)
-        rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    if (!rc)
-        rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ);
-    if (rc) {
-        pid = -1;
-        goto out;
-    }
-    close(pfd[1]);
-    pfd[1] = -1;
     int64_t deadline = clock_now_ns() + (int64_t)GIT_TIMEOUT_S * 1000000000LL;
     int timed_out = 0;
     for (;;) {
@@ -307,7 +274,7 @@ static int capture(char *const argv[], char *out, size_t outsz)
             timed_out = 1;
             break;
         }
-        struct pollfd pf = {pfd[0], POLLIN, 0};
+        struct pollfd pf = {rfd, POLLIN, 0};
         int n = poll(&pf, 1, (int)left_ms);
         if (n < 0 && errno == EINTR)
             continue;
@@ -316,7 +283,7 @@ static int capture(char *const argv[], char *out, size_t outsz)
         if (n == 0)
             continue;
         char chunk[512];
-        ssize_t got = read(pfd[0], chunk, sizeof chunk);
+        ssize_t got = read(rfd, chunk, sizeof chunk);
         if (got < 0 && errno == EINTR)
             continue;
         if (got <= 0)
@@ -333,15 +300,7 @@ static int capture(char *const argv[], char *out, size_t outsz)
     pid = -1;
     if (!timed_out && WIFEXITED(rc))
         status = WEXITSTATUS(rc);
-out:
-    if (fa_ok)
-        posix_spawn_file_actions_destroy(&fa);
-    if (attr_ok)
-        posix_spawnattr_destroy(&attr);
-    if (pfd[0] >= 0)
-        close(pfd[0]);
-    if (pfd[1] >= 0)
-        close(pfd[1]);
+    close(rfd);
     return status;
 }
 

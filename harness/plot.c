@@ -21,7 +21,6 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +31,7 @@
 
 #include "clock.h"
 #include "dynbuf.h"
+#include "spawnpipe.h"
 
 #ifndef PLOT_TIMEOUT_S
 #define PLOT_TIMEOUT_S 60 /* per gnuplot run; -D to test the kill path */
@@ -45,7 +45,6 @@
  * variable sep (the templates default to '|' for use by hand). */
 #define PLOT_TITLE_SEP '\037'
 
-extern char **environ;
 
 /* Length of the valid UTF-8 sequence at s (1..4), 0 if s does not start one.
  * Overlong forms, surrogates and code points past U+10FFFF are invalid. */
@@ -309,64 +308,30 @@ static bench_status run_gnuplot(const char *exe, const char *cmd, const char *sc
                                 bench_err *err)
 {
     bench_status st = BENCH_OK;
-    int pfd[2] = {-1, -1};
+    int rfd = -1;
     pid_t pid = -1;
-    int fa_ok = 0, attr_ok = 0;
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
     tail_buf tail = {.len = 0};
     char last[256] = "";
 
-    if (pipe2(pfd, O_CLOEXEC) != 0) {
-        st = bench_fail(err, BENCH_ESYS, "pipe: %s", strerror(errno));
-        goto out;
-    }
-    /* the child gets default signal dispositions and an empty mask whatever
-     * the parent set up (bench ignores SIGPIPE, may block signals in threads) */
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    int rc = posix_spawn_file_actions_init(&fa);
-    fa_ok = rc == 0;
-    if (!rc)
-        rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    if (!rc)
-        rc = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    if (!rc)
-        rc = posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
-    if (!rc) {
-        rc = posix_spawnattr_init(&attr);
-        attr_ok = rc == 0;
-    }
-    if (!rc)
-        rc = posix_spawnattr_setsigmask(&attr, &none);
-    if (!rc)
-        rc = posix_spawnattr_setsigdefault(&attr, &all);
-    if (!rc)
-        rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     /* a relative script path starting with '-' would read as an option */
     char script_arg[PATH_MAX + 3];
     snprintf(script_arg, sizeof script_arg, "%s%s", script[0] == '-' ? "./" : "", script);
     char *argv[] = {(char *)exe, "-d", "-e", (char *)cmd, script_arg, NULL};
-    if (!rc)
-        rc = posix_spawn(&pid, exe, &fa, &attr, argv, environ);
+    int rc = spawn_piped(exe, 0, argv, 2, &pid, &rfd);
     if (rc) {
-        pid = -1;
         st = bench_fail(err, BENCH_ESYS, "cannot start %s: %s", exe, strerror(rc));
         goto out;
     }
-    close(pfd[1]);
-    pfd[1] = -1;
 
     int64_t deadline = clock_now_ns() + (int64_t)PLOT_TIMEOUT_S * 1000000000LL;
     int timed_out = 0;
-    while (pfd[0] >= 0) {
+    while (rfd >= 0) {
         int64_t left_ms = (deadline - clock_now_ns()) / 1000000;
         if (left_ms <= 0) {
             timed_out = 1;
             break;
         }
-        struct pollfd pf = {pfd[0], POLLIN, 0};
+        struct pollfd pf = {rfd, POLLIN, 0};
         int n = poll(&pf, 1, left_ms > INT_MAX ? INT_MAX : (int)left_ms);
         if (n < 0 && errno != EINTR) {
             st = bench_fail(err, BENCH_ESYS, "poll on gnuplot's stderr: %s", strerror(errno));
@@ -375,12 +340,12 @@ static bench_status run_gnuplot(const char *exe, const char *cmd, const char *sc
         if (n <= 0)
             continue;
         char chunk[4096];
-        ssize_t got = read(pfd[0], chunk, sizeof chunk);
+        ssize_t got = read(rfd, chunk, sizeof chunk);
         if (got > 0) {
             tail_add(&tail, chunk, (size_t)got);
         } else if (got == 0 || errno != EINTR) {
-            close(pfd[0]); /* EOF: gnuplot is exiting */
-            pfd[0] = -1;
+            close(rfd); /* EOF: gnuplot is exiting */
+            rfd = -1;
         }
     }
     /* stderr is closed; give gnuplot until the deadline to exit */
@@ -424,14 +389,8 @@ out:
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
             ;
     }
-    if (fa_ok)
-        posix_spawn_file_actions_destroy(&fa);
-    if (attr_ok)
-        posix_spawnattr_destroy(&attr);
-    if (pfd[0] >= 0)
-        close(pfd[0]);
-    if (pfd[1] >= 0)
-        close(pfd[1]);
+    if (rfd >= 0)
+        close(rfd);
     return st;
 }
 
