@@ -23,6 +23,7 @@
 #include "mmlu.h"
 #include "pool.h"
 #include "sim.h"
+#include "stopsig.h"
 #include "version.h"
 
 /* Largest request body an evaluation builds (MT-Bench judge prompts with two
@@ -31,15 +32,6 @@
 /* Longest wait a server's Retry-After can impose before a retry. */
 #define EVAL_RETRY_AFTER_MAX_S 300.0
 
-static atomic_int g_stop;
-static volatile sig_atomic_t g_signal;
-
-static void on_signal(int sig)
-{
-    g_signal = sig;
-    int cur = atomic_load(&g_stop);
-    atomic_store(&g_stop, cur == WORKER_RUN ? WORKER_STOP_GRACEFUL : WORKER_STOP_NOW);
-}
 
 void eval_config_defaults(eval_config *c)
 {
@@ -334,15 +326,14 @@ bench_status eval_execute(const eval_config *c, eval_outcome *out, bench_err *er
     catalog *cat = NULL;
     char *cfg_json = NULL, *summary = NULL, *dd = NULL;
     char path_buf[1024];
-    struct sigaction sa, old_int, old_term;
-    int signals = 0;
+    stopsig_saved sigs = {.on = 0};
     eval_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     memset(out, 0, sizeof *out);
-    atomic_store(&g_stop, WORKER_RUN);
-    g_signal = 0;
     ctx.cfg = c;
-    ctx.stop = &g_stop;
+    atomic_store(&stopsig_flag, WORKER_RUN); /* the handlers come later: stopsig_install */
+    stopsig_last = 0;
+    ctx.stop = &stopsig_flag;
 
     int is_mmlu = strcmp(c->eval, "mmlu") == 0, is_he = strcmp(c->eval, "humaneval") == 0;
     int is_mt = strcmp(c->eval, "mtbench") == 0;
@@ -481,12 +472,7 @@ bench_status eval_execute(const eval_config *c, eval_outcome *out, bench_err *er
         }
     }
 
-    sa = (struct sigaction){0};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    signals = 1;
+    stopsig_install(&sigs);
     ctx.t0 = clock_now_ns();
     int64_t t0_unix = clock_unix_ns();
 
@@ -495,7 +481,7 @@ bench_status eval_execute(const eval_config *c, eval_outcome *out, bench_err *er
                  : eval_mtbench_run(&ctx, err);
     if (st)
         goto out;
-    out->interrupted = atomic_load(&g_stop) != WORKER_RUN;
+    out->interrupted = atomic_load(&stopsig_flag) != WORKER_RUN;
     if (out->interrupted)
         cJSON_AddStringToObject(ctx.summary, "run_status", "interrupted");
     cJSON_AddStringToObject(ctx.summary, "endpoint_kind", ctx.ep.kind);
@@ -533,12 +519,9 @@ bench_status eval_execute(const eval_config *c, eval_outcome *out, bench_err *er
     summary = NULL;
     if (out->interrupted)
         st = bench_fail(err, BENCH_EINTR, "interrupted by %s; %s holds the items scored so far",
-                        g_signal == SIGTERM ? "SIGTERM" : "SIGINT", out->path);
+                        stopsig_last == SIGTERM ? "SIGTERM" : "SIGINT", out->path);
 out:
-    if (signals) {
-        sigaction(SIGINT, &old_int, NULL);
-        sigaction(SIGTERM, &old_term, NULL);
-    }
+    stopsig_restore(&sigs);
     endpoint_close(&ctx.judge_ep);
     endpoint_close(&ctx.ep);
     evalres_items_free(ctx.items, ctx.nitems);
@@ -944,7 +927,7 @@ int eval_main(int argc, char **argv)
     }
     if (st) {
         fprintf(stderr, "bench eval: %s\n", err.msg);
-        code = st == BENCH_EINTR ? 128 + (g_signal ? (int)g_signal : SIGINT) : bench_exit_code(st);
+        code = st == BENCH_EINTR ? 128 + (stopsig_last ? (int)stopsig_last : SIGINT) : bench_exit_code(st);
     }
 out:
     free(o.summary_json);

@@ -22,29 +22,9 @@
 #include "endpoint.h"
 #include "pool.h"
 #include "schedule.h"
+#include "stopsig.h"
 #include "tokenize.h"
 #include "version.h"
-
-/* Set by the signal handler, read by the workers (WORKER_* values). */
-static atomic_int g_stop;
-static volatile sig_atomic_t g_signal;
-
-static void on_signal(int sig)
-{
-    g_signal = sig;
-    int cur = atomic_load(&g_stop);
-    atomic_store(&g_stop, cur == WORKER_RUN ? WORKER_STOP_GRACEFUL : WORKER_STOP_NOW);
-}
-
-static void install_signals(struct sigaction *old_int, struct sigaction *old_term)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, old_int);
-    sigaction(SIGTERM, &sa, old_term);
-}
 
 typedef struct {
     const run_config *cfg;
@@ -198,7 +178,7 @@ static uint64_t batch_bytes(const worker_batch *b)
 
 /* Hand one drained batch to the metrics and the file (rows in completion
  * order). Never fails for want of space or a failed write: those stop the
- * level (g_stop) and are reported when it ends. */
+ * level (stopsig_flag) and are reported when it ends. */
 static bench_status sink_batch(level_sink *k, worker_batch *b, bench_err *err)
 {
     bench_status st = metrics_acc_add(k->acc, b->rows, b->nrows, b->chunks, b->nchunks, err);
@@ -225,7 +205,7 @@ static bench_status sink_batch(level_sink *k, worker_batch *b, bench_err *err)
         if (k->reserve && !k->out_of_space &&
             results_reserve(k->res, k->reserve + 2 * k->max_batch, &k->space_err)) {
             k->out_of_space = 1;
-            atomic_store(&g_stop, WORKER_STOP_NOW);
+            atomic_store(&stopsig_flag, WORKER_STOP_NOW);
         }
         bench_err werr;
         if ((st = write_batch(k->res, b, &k->chunks_written, &werr)) == BENCH_OK) {
@@ -240,7 +220,7 @@ static bench_status sink_batch(level_sink *k, worker_batch *b, bench_err *err)
          * stop measuring; what is still in memory goes to a recovery file. */
         k->file_failed = 1;
         k->file_err = werr;
-        atomic_store(&g_stop, WORKER_STOP_NOW);
+        atomic_store(&stopsig_flag, WORKER_STOP_NOW);
         open_recovery(k, results_level_key(&k->info), b);
         return BENCH_OK;
     }
@@ -390,7 +370,7 @@ static bench_status run_level(const level_ctx *lc, level_key key, results *res, 
         .n_requests = total,
         .n_warmup = (uint64_t)cfg->warmup,
         .t0 = lc->t0,
-        .stop = &g_stop,
+        .stop = &stopsig_flag,
         .arrival_ns = arrivals,
         .tag = name,
     };
@@ -408,8 +388,8 @@ static bench_status run_level(const level_ctx *lc, level_key key, results *res, 
             break;
         if (tick % 10 == 0 && (st = pool_drain(p, sink_cb, &sink, err))) {
             /* Not a matter of space or of a failed write (those stop the
-             * level through g_stop and are reported below). */
-            atomic_store(&g_stop, WORKER_STOP_NOW);
+             * level through stopsig_flag and are reported below). */
+            atomic_store(&stopsig_flag, WORKER_STOP_NOW);
             break;
         }
         struct timespec ts = {0, 100 * 1000 * 1000};
@@ -582,16 +562,12 @@ bench_status run_execute_planned(const run_config *cfg, const run_planner *pl, r
     results *res = NULL;
     char *config_json = NULL;
     char path_buf[1024], url[1200];
-    struct sigaction old_int, old_term;
-    int signals_installed = 0;
+    stopsig_saved sigs = {.on = 0};
 
     memset(sum, 0, sizeof *sum);
-    atomic_store(&g_stop, WORKER_RUN);
-    g_signal = 0;
     /* From the start: a signal while the endpoint starts is an
      * interruption like any other (exit 130/143), not a kill. */
-    install_signals(&old_int, &old_term);
-    signals_installed = 1;
+    stopsig_install(&sigs);
     uint64_t reserve = 0;
     if ((st = write_reserve(&reserve, err)))
         goto out;
@@ -720,7 +696,7 @@ bench_status run_execute_planned(const run_config *cfg, const run_planner *pl, r
                           .api_key = api_key,
                           .tls = &cfg->tls,
                           .connect_s = cfg->timeout.connect_s,
-                          .stop = &g_stop};
+                          .stop = &stopsig_flag};
     if ((st = tokenizer_create(&tko, &tk, err)))
         goto out;
     level_ctx lc = {
@@ -737,7 +713,7 @@ bench_status run_execute_planned(const run_config *cfg, const run_planner *pl, r
         .max_inflight = eff.max_concurrency,
     };
     const level_metrics *prev = NULL;
-    for (size_t i = 0; atomic_load(&g_stop) == WORKER_RUN; i++) {
+    for (size_t i = 0; atomic_load(&stopsig_flag) == WORKER_RUN; i++) {
         int kept = 0;
         level_key key;
         if (pl) {
@@ -762,14 +738,14 @@ bench_status run_execute_planned(const run_config *cfg, const run_planner *pl, r
             goto out;
         }
     }
-    if (atomic_load(&g_stop) != WORKER_RUN) {
+    if (atomic_load(&stopsig_flag) != WORKER_RUN) {
         /* A second signal cancelled the requests in flight at once. */
-        int aborted = atomic_load(&g_stop) == WORKER_STOP_NOW;
+        int aborted = atomic_load(&stopsig_flag) == WORKER_STOP_NOW;
         sum->interrupted = aborted ? 2 : 1;
         results_set_root_attr(res, "run_status", "interrupted", NULL);
         st = bench_fail(err, BENCH_EINTR, "%s %s after %zu level(s); %s holds what was measured",
                         aborted ? "aborted by a second" : "interrupted by",
-                        g_signal == SIGTERM ? "SIGTERM" : "SIGINT", sum->n_levels,
+                        stopsig_last == SIGTERM ? "SIGTERM" : "SIGINT", sum->n_levels,
                         sum->results_path);
     } else {
         results_set_root_attr(res, "run_status", "complete", NULL);
@@ -789,10 +765,7 @@ out:
             *err = cerr;
         }
     }
-    if (signals_installed) {
-        sigaction(SIGINT, &old_int, NULL);
-        sigaction(SIGTERM, &old_term, NULL);
-    }
+    stopsig_restore(&sigs);
     endpoint_close(&ep);
     free(config_json);
     tokenizer_destroy(tk);
