@@ -1,13 +1,31 @@
 #include "metrics.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
-/* A growable array of samples. */
+/* Sorted samples written to the spill file: n of them from byte off. */
+typedef struct {
+    off_t off;
+    size_t n;
+} spill_run;
+
+/* A growable array of samples (elem bytes each: double or float), of which
+ * n_spilled are in the spill file as sorted runs and n in memory. Once
+ * spilled, the samples are a bag: only their multiset matters. */
 typedef struct {
     void *v;
     size_t n, cap, elem;
+    size_t n_spilled;
+    spill_run *runs;
+    size_t nruns, runcap;
 } samples;
 
 static int samples_push(samples *s, const void *x)
@@ -25,6 +43,38 @@ static int samples_push(samples *s, const void *x)
     return 0;
 }
 
+/* All samples of s, spilled or not. */
+static size_t samples_total(const samples *s)
+{
+    return s->n_spilled + s->n;
+}
+
+/* The ascending order stats.c sorts by (the same comparators), and an
+ * element as a double: spilled runs and the final merge use both. */
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+static void samples_sort(samples *s)
+{
+    qsort(s->v, s->n, s->elem, s->elem == sizeof(float) ? cmp_float : cmp_double);
+}
+
+static double sample_at(const samples *s, const void *v, size_t i)
+{
+    return s->elem == sizeof(float) ? (double)((const float *)v)[i] : ((const double *)v)[i];
+}
+
+#define N_SAMPLES 8 /* the sample arrays of an accumulator (acc_samples) */
+
 struct metrics_acc {
     level_metrics m; /* counters and sums; distributions filled at finish */
     metrics_opts opts;
@@ -38,14 +88,214 @@ struct metrics_acc {
      * per-chunk ITL and itl_token stays empty (half the memory). */
     int tokens_diverged;
     int keep_requests; /* metrics_acc_keep_requests */
-    samples reqs;      /* metrics_req */
+    samples reqs;      /* metrics_req (never spilled) */
+    /* Spilling: at spill_limit bytes of samples in memory, the arrays go
+     * to spill_fd (an unlinked file, -1 until the first spill),
+     * appended at spill_end. spill_off: never (keep_requests, no bound, or
+     * the file failed). */
+    size_t spill_limit;
+    int spill_fd;
+    off_t spill_end;
+    int spill_off;
 };
+
+static void acc_samples(metrics_acc *a, samples *out[N_SAMPLES])
+{
+    samples *all[N_SAMPLES] = {&a->ttft,       &a->tpot,      &a->e2e, &a->queue,
+                               &a->ttft_sched, &a->e2e_sched, &a->itl, &a->itl_token};
+    memcpy(out, all, sizeof all);
+}
+
+/* At most once per process: the spill file failed, so samples stay in
+ * memory. The measurement is unaffected; only the memory bound is lost. */
+static atomic_int spill_noted;
+
+static void spill_note(const char *what, const char *dir, int e)
+{
+    if (!atomic_exchange(&spill_noted, 1))
+        fprintf(stderr,
+                "bench: note: level metrics samples kept in memory: their spill file in %s: "
+                "cannot %s (%s)\n",
+                dir, what, strerror(e));
+}
+
+static const char *spill_dir(void)
+{
+    const char *d = getenv("TMPDIR");
+    return d && *d ? d : "/tmp";
+}
+
+/* An unlinked read-write file in spill_dir(): O_TMPFILE, else mkostemp and
+ * unlink. -1 with errno when neither works. */
+static int spill_create(void)
+{
+    const char *dir = spill_dir();
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        return fd;
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/bench-metrics-XXXXXX", dir) >= (int)sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    fd = mkostemp(path, O_CLOEXEC);
+    if (fd >= 0)
+        unlink(path);
+    return fd;
+}
+
+static int pwrite_all(int fd, const void *buf, size_t len, off_t off)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t w = pwrite(fd, p, len, off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (w == 0)
+                errno = EIO;
+            return -1;
+        }
+        p += w;
+        len -= (size_t)w;
+        off += w;
+    }
+    return 0;
+}
+
+static int pread_all(int fd, void *buf, size_t len, off_t off)
+{
+    char *p = buf;
+    while (len) {
+        ssize_t r = pread(fd, p, len, off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            if (r == 0)
+                errno = EIO; /* the file is shorter than what was written */
+            return -1;
+        }
+        p += r;
+        len -= (size_t)r;
+        off += r;
+    }
+    return 0;
+}
+
+static int runs_reserve(samples *s, size_t more)
+{
+    if (s->nruns + more <= s->runcap)
+        return 0;
+    size_t ncap = s->runcap ? s->runcap * 2 : 16;
+    while (ncap < s->nruns + more)
+        ncap *= 2;
+    spill_run *nr = realloc(s->runs, ncap * sizeof *nr);
+    if (!nr)
+        return -1;
+    s->runs = nr;
+    s->runcap = ncap;
+    return 0;
+}
+
+/* The spill file leaves this much free on its file system: when the
+ * results file shares it, the run's reserve guard (docs/RELIABILITY.md)
+ * needs the space more than the samples, which can stay in memory. */
+#define SPILL_KEEP_FREE ((uint64_t)64 << 20)
+
+/* Sort s's samples in memory and append them to the spill file as one run.
+ * On failure (errno set, *what naming the step) s is unchanged but for the
+ * order of its samples. */
+static int spill_samples(metrics_acc *a, samples *s, const char **what)
+{
+    if (a->spill_fd < 0) {
+        *what = "create";
+        if ((a->spill_fd = spill_create()) < 0)
+            return -1;
+    }
+    *what = "write";
+    if (runs_reserve(s, 1))
+        return -1; /* errno ENOMEM */
+    size_t bytes = s->n * s->elem;
+    struct statvfs sv;
+    if (fstatvfs(a->spill_fd, &sv) == 0 &&
+        (uint64_t)sv.f_bavail * sv.f_frsize < SPILL_KEEP_FREE + bytes) {
+        *what = "grow and leave 64 MiB free";
+        errno = ENOSPC;
+        return -1;
+    }
+    samples_sort(s);
+    if (pwrite_all(a->spill_fd, s->v, bytes, a->spill_end))
+        return -1;
+    s->runs[s->nruns++] = (spill_run){a->spill_end, s->n};
+    a->spill_end += (off_t)bytes;
+    s->n_spilled += s->n;
+    s->n = 0;
+    return 0;
+}
+
+/* Keep the samples in memory under the bound: when they reach it, every
+ * array goes to the file. (Spilling only the largest would leave the
+ * per-request arrays in memory longer, each at its own size, so that the
+ * pages they touch, which stay resident, would creep up to twice their
+ * share.) Called between requests. A failure turns spilling off for good
+ * and is noted; the samples stay where they are. */
+static void spill_check(metrics_acc *a)
+{
+    if (a->spill_off)
+        return;
+    samples *all[N_SAMPLES];
+    acc_samples(a, all);
+    size_t mem = 0;
+    for (int i = 0; i < N_SAMPLES; i++)
+        mem += all[i]->n * all[i]->elem;
+    if (mem < a->spill_limit)
+        return;
+    for (int i = 0; i < N_SAMPLES; i++) {
+        const char *what = "write";
+        if (all[i]->n && spill_samples(a, all[i], &what)) {
+            spill_note(what, spill_dir(), errno);
+            a->spill_off = 1;
+            return;
+        }
+    }
+}
+
+/* Bring s's spilled samples back into memory, after those there. */
+static bench_status samples_load(metrics_acc *a, samples *s, bench_err *err)
+{
+    if (!s->n_spilled)
+        return BENCH_OK;
+    size_t need = samples_total(s);
+    if (need > s->cap) {
+        void *nv = realloc(s->v, need * s->elem);
+        if (!nv)
+            return bench_fail(err, BENCH_ENOMEM, "out of memory reading back level metrics");
+        s->v = nv;
+        s->cap = need;
+    }
+    char *dst = (char *)s->v + s->n * s->elem;
+    for (size_t r = 0; r < s->nruns; r++) {
+        size_t bytes = s->runs[r].n * s->elem;
+        if (pread_all(a->spill_fd, dst, bytes, s->runs[r].off))
+            return bench_fail(err, BENCH_EIO,
+                              "reading back level metrics samples from their spill file: %s",
+                              strerror(errno));
+        dst += bytes;
+    }
+    /* the file's space is not reclaimed: the runs may be shared
+     * (itl_token's seed) and the file goes with the accumulator */
+    s->n = need;
+    s->n_spilled = 0;
+    s->nruns = 0;
+    return BENCH_OK;
+}
 
 void metrics_opts_default(metrics_opts *o)
 {
     o->slo.ttft_ms = o->slo.tpot_ms = o->slo.e2e_ms = NAN;
     o->window_lo_ns = INT64_MIN;
     o->window_hi_ns = INT64_MAX;
+    o->spill_bytes = 0;
 }
 
 bench_status metrics_parse_slo(const char *spec, metrics_slo *slo, bench_err *err)
@@ -121,25 +371,71 @@ bench_status metrics_acc_create_key(level_key k, const metrics_opts *opts, metri
     a->ttft_sched.elem = a->e2e_sched.elem = sizeof(double);
     a->itl.elem = a->itl_token.elem = sizeof(float);
     a->reqs.elem = sizeof(metrics_req);
+    a->spill_fd = -1;
+    a->spill_limit = a->opts.spill_bytes;
+    if (a->spill_limit == 0) {
+        const char *env = getenv("BENCH_METRICS_SPILL_BYTES");
+        char *end;
+        unsigned long long v = env && *env ? strtoull(env, &end, 10) : 0;
+        if (env && *env && *end == '\0')
+            a->spill_limit = v == 0 || v > SIZE_MAX ? METRICS_SPILL_NEVER : (size_t)v;
+        else
+            a->spill_limit = METRICS_SPILL_DEFAULT;
+    }
+    a->spill_off = a->spill_limit == METRICS_SPILL_NEVER;
     *out = a;
     return BENCH_OK;
 }
 
-const double *metrics_acc_ttft(const metrics_acc *a, size_t *n)
+/* The accessors' read-back: a failure leaves the array as it was. */
+static const void *acc_loaded(metrics_acc *a, samples *s, size_t *n)
 {
-    *n = a->ttft.n;
-    return a->ttft.v;
+    bench_err e;
+    if (samples_load(a, s, &e)) {
+        fprintf(stderr, "bench: %s\n", e.msg);
+        *n = 0;
+        return NULL;
+    }
+    *n = s->n;
+    return s->v;
 }
 
-const float *metrics_acc_itl(const metrics_acc *a, size_t *n)
+const double *metrics_acc_ttft(metrics_acc *a, size_t *n)
 {
-    *n = a->itl.n;
-    return a->itl.v;
+    return acc_loaded(a, &a->ttft, n);
+}
+
+const float *metrics_acc_itl(metrics_acc *a, size_t *n)
+{
+    return acc_loaded(a, &a->itl, n);
+}
+
+bench_status metrics_acc_load(metrics_acc *a, bench_err *err)
+{
+    samples *all[N_SAMPLES];
+    acc_samples(a, all);
+    for (int i = 0; i < N_SAMPLES; i++) {
+        bench_status st = samples_load(a, all[i], err);
+        if (st)
+            return st;
+    }
+    return BENCH_OK;
+}
+
+size_t metrics_acc_spilled(const metrics_acc *a)
+{
+    const samples *all[N_SAMPLES] = {&a->ttft,       &a->tpot,      &a->e2e, &a->queue,
+                                     &a->ttft_sched, &a->e2e_sched, &a->itl, &a->itl_token};
+    size_t n = 0;
+    for (int i = 0; i < N_SAMPLES; i++)
+        n += all[i]->n_spilled;
+    return n;
 }
 
 void metrics_acc_keep_requests(metrics_acc *a)
 {
     a->keep_requests = 1;
+    a->spill_off = 1;
 }
 
 const metrics_req *metrics_acc_requests(const metrics_acc *a, size_t *n)
@@ -152,15 +448,15 @@ void metrics_acc_destroy(metrics_acc *a)
 {
     if (!a)
         return;
+    samples *all[N_SAMPLES];
+    acc_samples(a, all);
+    for (int i = 0; i < N_SAMPLES; i++) {
+        free(all[i]->v);
+        free(all[i]->runs);
+    }
     free(a->reqs.v);
-    free(a->ttft.v);
-    free(a->tpot.v);
-    free(a->e2e.v);
-    free(a->itl.v);
-    free(a->queue.v);
-    free(a->ttft_sched.v);
-    free(a->e2e_sched.v);
-    free(a->itl_token.v);
+    if (a->spill_fd >= 0)
+        close(a->spill_fd);
     free(a);
 }
 
@@ -178,6 +474,7 @@ bench_status metrics_acc_add(metrics_acc *a, const req_record *rows, size_t n,
     }
     for (size_t i = 0; i < n; i++) {
         const req_record *r = &rows[i];
+        spill_check(a);
         m->n_rows++;
         if (r->warmup) {
             m->n_warmup++;
@@ -207,7 +504,7 @@ bench_status metrics_acc_add(metrics_acc *a, const req_record *rows, size_t n,
             a->w_start = t_begin;
         if (r->t_end_ns > a->w_end)
             a->w_end = r->t_end_ns;
-        metrics_req kept = {NAN, NAN, NAN, 0, 0, t_begin, a->itl.n, 0, 0, 0};
+        metrics_req kept = {NAN, NAN, NAN, 0, 0, t_begin, samples_total(&a->itl), 0, 0, 0};
         if (r->t_end_ns >= 0 && t_begin >= 0 && r->t_end_ns > t_begin)
             kept.span_ms = (double)(r->t_end_ns - t_begin) / 1e6;
         if (!req_class_is_success(r->status)) {
@@ -263,8 +560,16 @@ bench_status metrics_acc_add(metrics_acc *a, const req_record *rows, size_t n,
             uint32_t k = c[j].tokens ? c[j].tokens : 1;
             if (k > 1 && !a->tokens_diverged) {
                 /* from now on keep per-token gaps apart: seed with the
-                 * per-chunk gaps so far, minus this one */
+                 * per-chunk gaps so far, minus this one (in memory: spills
+                 * happen between requests). The spilled ones are shared:
+                 * itl_token reads the same runs of the file. */
                 a->tokens_diverged = 1;
+                if (runs_reserve(&a->itl_token, a->itl.nruns))
+                    goto oom;
+                if (a->itl.nruns)
+                    memcpy(a->itl_token.runs, a->itl.runs, a->itl.nruns * sizeof *a->itl.runs);
+                a->itl_token.nruns = a->itl.nruns;
+                a->itl_token.n_spilled = a->itl.n_spilled;
                 const float *prev = a->itl.v;
                 for (size_t q = 0; q + 1 < a->itl.n; q++)
                     if (samples_push(&a->itl_token, &prev[q]))
@@ -282,25 +587,169 @@ bench_status metrics_acc_add(metrics_acc *a, const req_record *rows, size_t n,
             kept.tpot_ms = tpot;
             kept.e2e_ms = e2e;
             kept.output_tokens = out_tok;
-            kept.itl_count = (uint32_t)(a->itl.n - kept.itl_first);
+            kept.itl_count = (uint32_t)(samples_total(&a->itl) - kept.itl_first);
             kept.ok = 1;
             kept.good = (unsigned char)good;
             if (samples_push(&a->reqs, &kept))
                 goto oom;
         }
     }
+    spill_check(a);
     return BENCH_OK;
 oom:
     return bench_fail(err, BENCH_ENOMEM, "out of memory computing level metrics");
+}
+
+/* A sorted source for the merge: a run in the spill file read through buf,
+ * or the sorted samples in memory (buf pointing at them, left = 0). */
+typedef struct {
+    off_t off;   /* next byte to read */
+    size_t left; /* samples still in the file */
+    char *buf;
+    size_t pos, len, cap; /* samples buffered: next, count, room */
+    double cur;           /* buf[pos] */
+} merge_src;
+
+static int src_next(const samples *s, int fd, merge_src *c)
+{
+    if (c->pos == c->len) {
+        if (!c->left)
+            return 0;
+        size_t k = c->left < c->cap ? c->left : c->cap;
+        if (pread_all(fd, c->buf, k * s->elem, c->off))
+            return -1;
+        c->off += (off_t)(k * s->elem);
+        c->left -= k;
+        c->pos = 0;
+        c->len = k;
+    }
+    c->cur = sample_at(s, c->buf, c->pos++);
+    return 1;
+}
+
+static void heap_down(merge_src **h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < n && h[l]->cur < h[m]->cur)
+            m = l;
+        if (l + 1 < n && h[l + 1]->cur < h[m]->cur)
+            m = l + 1;
+        if (m == i)
+            return;
+        merge_src *t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+/* stats_dist_compute of every sample of s, spilled ones included, without
+ * holding them: the sorted runs and the samples in memory (sorted here) are
+ * merged into one ascending stream, summed in that order and read at the
+ * ranks stats.c's percentiles interpolate between, with its arithmetic, so
+ * the result is the same to the bit. Memory: a read buffer per run, about
+ * the spill bound in all (at least 4 KiB a run). */
+static bench_status merged_dist(metrics_acc *a, samples *s, stats_dist *out, bench_err *err)
+{
+    bench_status st = BENCH_OK;
+    size_t n = samples_total(s), k = s->nruns + 1;
+    merge_src *src = calloc(k, sizeof *src);
+    merge_src **heap = calloc(k, sizeof *heap);
+    size_t per = a->spill_limit / k / s->elem;
+    if (per < 4096 / s->elem)
+        per = 4096 / s->elem;
+    static const double qs[5] = {50, 90, 95, 99, 99.9};
+    double *dst[5] = {&out->p50, &out->p90, &out->p95, &out->p99, &out->p999};
+    size_t lo[5];
+    double xlo[5] = {0}, xhi[5] = {0};
+    if (!src || !heap)
+        goto oom;
+    samples_sort(s);
+    for (size_t r = 0; r < s->nruns; r++) {
+        merge_src *c = &src[r];
+        c->off = s->runs[r].off;
+        c->left = s->runs[r].n;
+        c->cap = c->left < per ? c->left : per;
+        if (!(c->buf = malloc(c->cap * s->elem)))
+            goto oom;
+    }
+    src[k - 1] = (merge_src){.buf = s->v, .len = s->n};
+    size_t nh = 0;
+    for (size_t r = 0; r < k; r++) {
+        int got = src_next(s, a->spill_fd, &src[r]);
+        if (got < 0)
+            goto io;
+        if (got)
+            heap[nh++] = &src[r];
+    }
+    for (size_t i = nh / 2; i-- > 0;)
+        heap_down(heap, nh, i);
+    /* the ranks of stats.c's percentile(): x[lo] and x[lo + 1] */
+    for (int q = 0; q < 5; q++)
+        lo[q] = (size_t)floor((double)(n - 1) * qs[q] / 100.0);
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        merge_src *c = heap[0];
+        double x = c->cur;
+        sum += x;
+        if (i == 0)
+            out->min = x;
+        out->max = x;
+        for (int q = 0; q < 5; q++) {
+            if (i == lo[q])
+                xlo[q] = x;
+            else if (i == lo[q] + 1)
+                xhi[q] = x;
+        }
+        int got = src_next(s, a->spill_fd, c);
+        if (got < 0)
+            goto io;
+        if (!got)
+            heap[0] = heap[--nh];
+        heap_down(heap, nh, 0);
+    }
+    out->n = n;
+    out->mean = sum / (double)n;
+    for (int q = 0; q < 5; q++) {
+        if (lo[q] + 1 >= n) {
+            *dst[q] = out->max;
+            continue;
+        }
+        double h = (double)(n - 1) * qs[q] / 100.0;
+        double frac = h - (double)lo[q];
+        *dst[q] = xlo[q] + frac * (xhi[q] - xlo[q]);
+    }
+    goto out;
+oom:
+    st = bench_fail(err, BENCH_ENOMEM, "out of memory computing level metrics");
+    goto out;
+io:
+    st = bench_fail(err, BENCH_EIO, "reading back level metrics samples from their spill file: %s",
+                    strerror(errno));
+out:
+    if (src)
+        for (size_t r = 0; r + 1 < k; r++)
+            free(src[r].buf);
+    free(src);
+    free(heap);
+    return st;
 }
 
 bench_status metrics_acc_finish(metrics_acc *a, level_metrics *out, bench_err *err)
 {
     bench_status st = BENCH_OK;
     level_metrics *m = &a->m;
-    size_t nd = a->ttft.n > a->queue.n ? a->ttft.n : a->queue.n;
-    if (a->ttft_sched.n > nd)
-        nd = a->ttft_sched.n;
+    /* stats_dist_compute sorts in place: the request samples still in
+     * memory and never spilled are summarised from a copy, so that
+     * metrics_acc_ttft keeps the order added. */
+    samples *src[6] = {&a->ttft, &a->tpot, &a->e2e, &a->queue, &a->ttft_sched, &a->e2e_sched};
+    stats_dist *dst[6] = {&m->ttft_ms,  &m->tpot_ms,       &m->e2e_ms,
+                          &m->queue_ms, &m->ttft_sched_ms, &m->e2e_sched_ms};
+    size_t nd = 0;
+    for (int k = 0; k < 6; k++)
+        if (!src[k]->n_spilled && src[k]->n > nd)
+            nd = src[k]->n;
     double *tmp = malloc((nd + 1) * sizeof *tmp);
     if (!tmp) {
         st = bench_fail(err, BENCH_ENOMEM, "out of memory computing level metrics");
@@ -322,22 +771,31 @@ bench_status metrics_acc_finish(metrics_acc *a, level_metrics *out, bench_err *e
     m->achieved_rate = a->n_sent >= 2 && a->send_hi > a->send_lo
                            ? (double)(a->n_sent - 1) / ((double)(a->send_hi - a->send_lo) / 1e9)
                            : NAN;
-    /* stats_dist_compute sorts in place: summarise copies so that the
-     * accumulator stays valid for further batches. */
-    const samples *src[6] = {&a->ttft, &a->tpot, &a->e2e, &a->queue, &a->ttft_sched, &a->e2e_sched};
-    stats_dist *dst[6] = {&m->ttft_ms,  &m->tpot_ms,       &m->e2e_ms,
-                          &m->queue_ms, &m->ttft_sched_ms, &m->e2e_sched_ms};
     for (int k = 0; k < 6; k++) {
+        if (src[k]->n_spilled) {
+            if ((st = merged_dist(a, src[k], dst[k], err)))
+                goto out;
+            continue;
+        }
         memcpy(tmp, src[k]->v ? src[k]->v : tmp, src[k]->n * sizeof(double));
         stats_dist_compute(tmp, src[k]->n, dst[k]);
     }
     /* Gap samples are a bag: sorting them in place keeps the accumulator
      * valid for further batches. */
-    stats_dist_compute_f(a->itl.v, a->itl.n, &m->itl_ms);
-    if (a->tokens_diverged)
-        stats_dist_compute_f(a->itl_token.v, a->itl_token.n, &m->itl_token_ms);
+    if (a->itl.n_spilled)
+        st = merged_dist(a, &a->itl, &m->itl_ms, err);
     else
+        stats_dist_compute_f(a->itl.v, a->itl.n, &m->itl_ms);
+    if (st)
+        goto out;
+    if (!a->tokens_diverged)
         m->itl_token_ms = m->itl_ms;
+    else if (a->itl_token.n_spilled)
+        st = merged_dist(a, &a->itl_token, &m->itl_token_ms, err);
+    else
+        stats_dist_compute_f(a->itl_token.v, a->itl_token.n, &m->itl_token_ms);
+    if (st)
+        goto out;
     *out = *m;
 out:
     free(tmp);

@@ -42,9 +42,18 @@ typedef struct {
      * ended at or before hi count; the others are counted as excluded.
      * INT64_MIN / INT64_MAX for no window. */
     int64_t window_lo_ns, window_hi_ns;
+    /* Bytes of samples the accumulator keeps in memory: when they reach
+     * it, the sample arrays are written to an unlinked temporary file
+     * (below). 0: the default, $BENCH_METRICS_SPILL_BYTES when set (0
+     * there: never), else METRICS_SPILL_DEFAULT; METRICS_SPILL_NEVER: keep
+     * every sample in memory. */
+    size_t spill_bytes;
 } metrics_opts;
 
-/* No SLO, no window. */
+#define METRICS_SPILL_DEFAULT ((size_t)1 << 20)
+#define METRICS_SPILL_NEVER SIZE_MAX
+
+/* No SLO, no window, the default spill bound. */
 void metrics_opts_default(metrics_opts *o);
 
 /* Parse "ttft=100ms,tpot=50ms,e2e=5s" (any subset; units ms, s, m). */
@@ -90,13 +99,26 @@ typedef struct {
 } level_metrics;
 
 /* An accumulator for one level, fed in batches as rows are recorded or read,
- * so that neither the run nor a report holds a level's chunk table. It keeps
- * one double per successful request for each of TTFT, TPOT and E2E and one
- * float per inter-chunk gap: exact percentiles need every sample. */
+ * so that neither the run nor a report holds a level's chunk table. Exact
+ * percentiles need every sample: it keeps one double per successful request
+ * for each of TTFT, TPOT, E2E, schedule lag, TTFT* and E2E*, and one float
+ * per inter-chunk gap (per token too, once a chunk carries several).
+ *
+ * Its memory stays bounded however long the level: whenever the samples in
+ * memory reach the spill bound (metrics_opts.spill_bytes, 1 MiB by default),
+ * each array is sorted and appended as a run to one unlinked temporary file
+ * in $TMPDIR or /tmp (created at the first spill, closed by
+ * metrics_acc_destroy), and its memory reused. finish merges
+ * the sorted runs in one streaming pass, so its statistics are bit for bit
+ * those of sorting every sample in memory, and its own memory is a read
+ * buffer per run (about the bound in all, at least 4 KiB a run). When the
+ * file cannot be created or written (a full disk), the samples stay in
+ * memory as they would without a bound, with a one-line note on stderr
+ * (once per process): nothing measured is lost. */
 typedef struct metrics_acc metrics_acc;
 
-/* opts may be NULL (no SLO, no window); it is copied. *out is owned by the
- * caller; free with metrics_acc_destroy. */
+/* opts may be NULL (no SLO, no window, the default spill bound); it is
+ * copied. *out is owned by the caller; free with metrics_acc_destroy. */
 bench_status metrics_acc_create(int concurrency, const metrics_opts *opts, metrics_acc **out,
                                 bench_err *err);
 /* The same for any level (a concurrency level's key gives the same as
@@ -104,10 +126,23 @@ bench_status metrics_acc_create(int concurrency, const metrics_opts *opts, metri
 bench_status metrics_acc_create_key(level_key k, const metrics_opts *opts, metrics_acc **out,
                                     bench_err *err);
 
-/* Samples kept so far (borrowed, unsorted, valid until the next add or
- * destroy): TTFT in ms per successful request, per-chunk ITL in ms. */
-const double *metrics_acc_ttft(const metrics_acc *a, size_t *n);
-const float *metrics_acc_itl(const metrics_acc *a, size_t *n);
+/* Samples kept so far (borrowed, in no particular order, valid until the
+ * next add or destroy): TTFT in ms per successful request, per-chunk ITL in
+ * ms. Spilled samples of that array are first read back into memory (as
+ * metrics_acc_load does for all): the caller asks for all of them. When that
+ * fails, NULL with *n = 0 and a note on stderr; call metrics_acc_load
+ * first to get the error instead. */
+const double *metrics_acc_ttft(metrics_acc *a, size_t *n);
+const float *metrics_acc_itl(metrics_acc *a, size_t *n);
+
+/* Read every spilled sample back into memory (a no-op when nothing was
+ * spilled). Later adds may spill again. BENCH_EIO, BENCH_ENOMEM. */
+bench_status metrics_acc_load(metrics_acc *a, bench_err *err);
+
+/* Samples of the arrays currently spilled, summed over the arrays (a run
+ * the per-token gaps share with the per-chunk ones counts for both); 0 when
+ * nothing is: for tests and diagnostics. */
+size_t metrics_acc_spilled(const metrics_acc *a);
 
 /* One measured request (inside the window), as kept for resampling by
  * `bench compare` (docs/COMPARE.md). The figures are the ones the
@@ -126,7 +161,9 @@ typedef struct {
 } metrics_req;
 
 /* Keep one metrics_req per measured request from now on (off by default:
- * a run or a report does not need them). Call before the first add. */
+ * a run or a report does not need them). Call before the first add. Such an
+ * accumulator never spills: its requests index the gaps in the order
+ * added, all in memory. */
 void metrics_acc_keep_requests(metrics_acc *a);
 
 /* The requests kept, in the order added (borrowed, valid until the next add
