@@ -49,23 +49,11 @@ static size_t samples_total(const samples *s)
     return s->n_spilled + s->n;
 }
 
-/* The ascending order stats.c sorts by (the same comparators), and an
- * element as a double: spilled runs and the final merge use both. */
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static int cmp_float(const void *a, const void *b)
-{
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
-}
-
+/* Spilled runs are sorted as stats.c sorts (the same comparators), so the
+ * merged order, and every figure drawn from it, is stats.c's. */
 static void samples_sort(samples *s)
 {
-    qsort(s->v, s->n, s->elem, s->elem == sizeof(float) ? cmp_float : cmp_double);
+    qsort(s->v, s->n, s->elem, s->elem == sizeof(float) ? stats_cmp_float : stats_cmp_double);
 }
 
 static double sample_at(const samples *s, const void *v, size_t i)

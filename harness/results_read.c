@@ -67,47 +67,14 @@ static void *grow(void *p, size_t *cap, size_t used, size_t elem)
 
 /* --- attributes ---------------------------------------------------------- */
 
-/* Read the integer attribute `name` of obj (called where in messages,
- * e.g. "/levels/c8") as mtype into out. HDF5 converts any integer width or
- * byte order. Missing, not an integer or not a single value: BENCH_EINPUT. */
-static bench_status int_attr(const results_file *f, hid_t obj, const char *where, const char *name,
-                             hid_t mtype, void *out, bench_err *err)
-{
-    bench_status st = BENCH_OK;
-    hid_t attr = H5I_INVALID_HID, type = H5I_INVALID_HID, space = H5I_INVALID_HID;
-    char what[160];
-
-    snprintf(what, sizeof what, "%s: attribute %s", where, name);
-    htri_t exists = H5Aexists(obj, name);
-    if (exists < 0)
-        return results_h5_fail(BENCH_EINPUT, f->path, err, what);
-    if (exists == 0)
-        return bench_fail(err, BENCH_EINPUT, "results file %s: %s: missing", f->path, what);
-    if ((attr = H5Aopen(obj, name, H5P_DEFAULT)) < 0 || (type = H5Aget_type(attr)) < 0 ||
-        (space = H5Aget_space(attr)) < 0) {
-        st = results_h5_fail(BENCH_EINPUT, f->path, err, what);
-        goto out;
-    }
-    if (H5Tget_class(type) != H5T_INTEGER || H5Sget_simple_extent_npoints(space) != 1) {
-        st = bench_fail(err, BENCH_EINPUT, "results file %s: %s: not a single integer", f->path,
-                        what);
-        goto out;
-    }
-    if (H5Aread(attr, mtype, out) < 0)
-        st = results_h5_fail(BENCH_EINPUT, f->path, err, what);
-out:
-    results_h5_close(&space);
-    results_h5_close(&type);
-    results_h5_close(&attr);
-    H5Eclear2(H5E_DEFAULT);
-    return st;
-}
-
-/* Read the numeric attribute `name` of obj as a double into out (HDF5
- * converts an integer or any float width). Missing, not a number or not a
- * single value: BENCH_EINPUT. */
-static bench_status float_attr(const results_file *f, hid_t obj, const char *where,
-                               const char *name, double *out, bench_err *err)
+/* Read the attribute `name` of obj (called where in messages, e.g.
+ * "/levels/c8") as mtype into out, when it is a single value of class
+ * cls_a or cls_b (HDF5 converts any width or byte order between them).
+ * Missing, of another class or not a single value: BENCH_EINPUT, the
+ * message ending in "not a single <kind>". */
+static bench_status num_attr(const results_file *f, hid_t obj, const char *where, const char *name,
+                             H5T_class_t cls_a, H5T_class_t cls_b, const char *kind, hid_t mtype,
+                             void *out, bench_err *err)
 {
     bench_status st = BENCH_OK;
     hid_t attr = H5I_INVALID_HID, type = H5I_INVALID_HID, space = H5I_INVALID_HID;
@@ -125,12 +92,12 @@ static bench_status float_attr(const results_file *f, hid_t obj, const char *whe
         goto out;
     }
     H5T_class_t cls = H5Tget_class(type);
-    if ((cls != H5T_FLOAT && cls != H5T_INTEGER) || H5Sget_simple_extent_npoints(space) != 1) {
-        st = bench_fail(err, BENCH_EINPUT, "results file %s: %s: not a single number", f->path,
-                        what);
+    if ((cls != cls_a && cls != cls_b) || H5Sget_simple_extent_npoints(space) != 1) {
+        st = bench_fail(err, BENCH_EINPUT, "results file %s: %s: not a single %s", f->path, what,
+                        kind);
         goto out;
     }
-    if (H5Aread(attr, H5T_NATIVE_DOUBLE, out) < 0)
+    if (H5Aread(attr, mtype, out) < 0)
         st = results_h5_fail(BENCH_EINPUT, f->path, err, what);
 out:
     results_h5_close(&space);
@@ -138,6 +105,21 @@ out:
     results_h5_close(&attr);
     H5Eclear2(H5E_DEFAULT);
     return st;
+}
+
+/* An integer attribute as mtype (any integer width or byte order). */
+static bench_status int_attr(const results_file *f, hid_t obj, const char *where, const char *name,
+                             hid_t mtype, void *out, bench_err *err)
+{
+    return num_attr(f, obj, where, name, H5T_INTEGER, H5T_INTEGER, "integer", mtype, out, err);
+}
+
+/* A numeric attribute as a double (an integer or any float width). */
+static bench_status float_attr(const results_file *f, hid_t obj, const char *where,
+                               const char *name, double *out, bench_err *err)
+{
+    return num_attr(f, obj, where, name, H5T_FLOAT, H5T_INTEGER, "number", H5T_NATIVE_DOUBLE, out,
+                    err);
 }
 
 static bench_status str_attr_value(const results_file *f, hid_t attr, const char *name,

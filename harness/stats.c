@@ -38,13 +38,13 @@ double stats_percentile_sorted(const double *v, size_t n, double q)
     return percentile(v, n, q, at_double);
 }
 
-static int cmp_double(const void *a, const void *b)
+int stats_cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
 
-static int cmp_float(const void *a, const void *b)
+int stats_cmp_float(const void *a, const void *b)
 {
     float x = *(const float *)a, y = *(const float *)b;
     return (x > y) - (x < y);
@@ -78,12 +78,12 @@ static void summarise(void *v, size_t n, size_t elem, int (*cmp)(const void *, c
 
 void stats_dist_compute(double *v, size_t n, stats_dist *out)
 {
-    summarise(v, n, sizeof *v, cmp_double, at_double, out);
+    summarise(v, n, sizeof *v, stats_cmp_double, at_double, out);
 }
 
 void stats_dist_compute_f(float *v, size_t n, stats_dist *out)
 {
-    summarise(v, n, sizeof *v, cmp_float, at_float, out);
+    summarise(v, n, sizeof *v, stats_cmp_float, at_float, out);
 }
 
 /* Bucket of v: values below STATS_HIST_SUB map to themselves; above, the

@@ -16,6 +16,11 @@ typedef struct {
     double p50, p90, p95, p99, p999;
 } stats_dist;
 
+/* The ascending order every summary sorts by (qsort comparators), for
+ * code that sorts samples itself and must agree exactly. */
+int stats_cmp_double(const void *a, const void *b);
+int stats_cmp_float(const void *a, const void *b);
+
 /* q-th percentile (0..100) of n ascending values; NAN when n == 0. */
 double stats_percentile_sorted(const double *v, size_t n, double q);
 
