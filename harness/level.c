@@ -143,3 +143,13 @@ void level_client_judge(level_client *c, const stats_dist *sched_lag, int max_in
             add_clause(w, n, "the in-flight cap (--max-concurrency %d) was reached", max_inflight);
     }
 }
+
+const char *level_client_sentence(level_key k, const level_client *c, char *buf, size_t n)
+{
+    char label[LEVEL_NAME_MAX + 16];
+    snprintf(buf, n,
+             "at %s the client itself may have been the bottleneck, so the figures of that level "
+             "may show its limits, not the server's (docs/METRICS.md, Client): %s.",
+             level_label(k, label, sizeof label), c->warning);
+    return buf;
+}

@@ -91,4 +91,8 @@ typedef struct {
  * named when the peak reached it. Empty when none holds. */
 void level_client_judge(level_client *c, const stats_dist *sched_lag, int max_inflight);
 
+/* The warning's sentence for level k, as the summary and the report print
+ * it after "WARNING: ", into buf (the caller's). Returns buf. */
+const char *level_client_sentence(level_key k, const level_client *c, char *buf, size_t n);
+
 #endif

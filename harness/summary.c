@@ -102,13 +102,10 @@ void summary_print_table(FILE *f, const run_summary *s)
     }
     for (size_t i = 0; i < s->n_levels; i++) {
         const level_metrics *m = &s->levels[i];
-        char label[LEVEL_NAME_MAX + 16];
+        char text[512];
         if (m->client.present && m->client.warning[0])
-            fprintf(f,
-                    "\nWARNING: at %s the client itself may have been the bottleneck, so these "
-                    "figures may show its limits, not the server's (docs/METRICS.md, Client): "
-                    "%s.\n",
-                    level_label(m->key, label, sizeof label), m->client.warning);
+            fprintf(f, "\nWARNING: %s\n",
+                    level_client_sentence(m->key, &m->client, text, sizeof text));
     }
     if (s->n_levels && s->levels[0].n_warmup)
         fprintf(f, "\n%llu warm-up request(s) per level sent first and excluded.\n",
