@@ -18,11 +18,10 @@
 #include "evalres.h"
 #include "fileio.h"
 #include "metrics.h"
+#include "report.h"
 #include "results_read.h"
 #include "rng.h"
 
-/* Chunk rows read per slice (as bench report): bounds the reader's memory. */
-#define CHUNK_SLICE (1u << 20)
 /* Fewer successful requests than this on either side: no interval (and so
  * never a regression) for the bootstrapped metrics. */
 #define MIN_REQUESTS 10
@@ -1007,61 +1006,6 @@ static int cmp_req_time(const void *a, const void *b)
     return (x->itl_first > y->itl_first) - (x->itl_first < y->itl_first);
 }
 
-static int cmp_row_offset(const void *a, const void *b)
-{
-    const req_record *x = a, *y = b;
-    return (x->chunk_offset > y->chunk_offset) - (x->chunk_offset < y->chunk_offset);
-}
-
-/* Feed a level to acc with the chunk table read in slices between requests,
- * as bench report does (docs/DESIGN.md), so memory does not grow with the
- * chunk table beyond the gaps the accumulator keeps. rows are reordered. */
-static bench_status feed_slices(results_file *f, level_key c, req_record *rows, size_t n,
-                                metrics_acc *acc, bench_err *err)
-{
-    bench_status st = BENCH_OK;
-    qsort(rows, n, sizeof *rows, cmp_row_offset);
-    chunk_record *buf = NULL;
-    size_t cap = 0;
-    req_record *batch = malloc((n + 1) * sizeof *batch);
-    if (!batch)
-        return bench_fail(err, BENCH_ENOMEM, "out of memory");
-    size_t i = 0;
-    while (i < n) {
-        uint64_t lo = rows[i].chunk_offset, hi = lo;
-        size_t j = i;
-        while (j < n &&
-               (rows[j].chunk_offset + rows[j].chunk_count - lo <= CHUNK_SLICE || j == i)) {
-            if (rows[j].chunk_offset + rows[j].chunk_count > hi)
-                hi = rows[j].chunk_offset + rows[j].chunk_count;
-            j++;
-        }
-        size_t len = (size_t)(hi - lo);
-        if (len > cap) {
-            chunk_record *nb = realloc(buf, len * sizeof *nb);
-            if (!nb) {
-                st = bench_fail(err, BENCH_ENOMEM, "out of memory reading chunks");
-                goto out;
-            }
-            buf = nb;
-            cap = len;
-        }
-        if (len && (st = results_read_chunks_key(f, c, lo, len, buf, err)))
-            goto out;
-        for (size_t k = i; k < j; k++) {
-            batch[k - i] = rows[k];
-            batch[k - i].chunk_offset -= lo;
-        }
-        if ((st = metrics_acc_add(acc, batch, j - i, buf, len, err)))
-            goto out;
-        i = j;
-    }
-out:
-    free(buf);
-    free(batch);
-    return st;
-}
-
 /* Read level c of path: its metrics (as bench report computes them, warm-up
  * excluded) and the per-request figures the bootstrap resamples. */
 static bench_status load_level(const char *path, level_key c, const metrics_slo *slo, lvl_data *d,
@@ -1082,7 +1026,7 @@ static bench_status load_level(const char *path, level_key c, const metrics_slo 
         (st = metrics_acc_create_key(c, &mo, &acc, err)))
         goto out;
     metrics_acc_keep_requests(acc);
-    if ((st = feed_slices(f, c, rows, n, acc, err)))
+    if ((st = report_feed_level(f, c, rows, n, acc, err)))
         goto out;
     size_t nr, ng;
     const metrics_req *rq = metrics_acc_requests(acc, &nr);

@@ -128,10 +128,10 @@ static int cmp_row_offset(const void *a, const void *b)
     return (x->chunk_offset > y->chunk_offset) - (x->chunk_offset < y->chunk_offset);
 }
 
-/* Feed a level's rows and chunks to acc, reading the chunk table in slices
- * of at most CHUNK_SLICE rows (one request's chunks never span two slices;
- * a longer request gets a slice of its own). rows are reordered. */
-static bench_status feed_level(results_file *f, level_key c, req_record *rows, size_t n,
+/* Promised in report.h. The one copy of this loop: bench compare reads its
+ * levels through it too, so both compute a level's figures from the same
+ * reads. */
+bench_status report_feed_level(results_file *f, level_key c, req_record *rows, size_t n,
                                metrics_acc *acc, bench_err *err)
 {
     bench_status st = BENCH_OK;
@@ -312,7 +312,7 @@ static bench_status read_run(rdata *d, const char *path, const report_opts *o, b
         }
         if ((st = metrics_acc_create_key(c, &mo, &acc, err)))
             goto out;
-        /* timeline rows before feed_level reorders them */
+        /* timeline rows before report_feed_level reorders them */
         if (level_eq(c, pref) && !m->tl) {
             m->tl = malloc((n + 1) * sizeof *m->tl);
             if (!m->tl) {
@@ -330,7 +330,7 @@ static bench_status read_run(rdata *d, const char *path, const report_opts *o, b
                     rows[k].t_end_ns - info->t_start_ns, req_class_is_success(rows[k].status)};
             }
         }
-        if ((st = feed_level(f, c, rows, n, acc, err)))
+        if ((st = report_feed_level(f, c, rows, n, acc, err)))
             goto wrap;
         level_metrics lm;
         if ((st = metrics_acc_finish(acc, &lm, err)))

@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "metrics.h"
+#include "results_read.h"
 #include "status.h"
 
 typedef struct {
@@ -56,5 +57,16 @@ bench_status report_headlines(const char *const *inputs, size_t n_inputs, const 
 
 /* `bench report ...` entry point (argv[0] = "report"). */
 int report_main(int argc, char **argv);
+
+/* Feed level c of f to acc: rows, its n requests (the caller's, as
+ * results_read_requests_key returns them; reordered here by chunk_offset),
+ * with their chunks, the chunk table read in slices of at most 2^20 rows so
+ * that memory does not grow with it (one request's chunks never span two
+ * slices; a longer request gets a slice of its own). The one reading loop of
+ * bench report and bench compare, so both compute a level's figures from
+ * the same reads. Errors come unwrapped from the reader or acc: callers name
+ * the file and level. */
+bench_status report_feed_level(results_file *f, level_key c, req_record *rows, size_t n,
+                               metrics_acc *acc, bench_err *err);
 
 #endif

@@ -1,8 +1,10 @@
 /* Integration tests of `bench compare` (docs/COMPARE.md) on runs of the
  * embedded simulated endpoint:
  *   1. a candidate with the simulator slowed by 25% is a regression on the
- *      latencies and the throughput, and on nothing else;
- *   2. 20 candidates that changed nothing (other seeds) raise no regression;
+ *      latencies and the throughput, and on nothing else (same seed as the
+ *      baseline, so that the slowdown is all that differs in what the
+ *      simulator draws);
+ *   2. 20 candidates that changed nothing but the seed raise no regression;
  *   3. an MMLU accuracy 5 points lower on 1026 paired items is flagged, half
  *      a point is not;
  *   4. the JUnit XML parses with the testsuite/testcase/failure shape and the
@@ -11,18 +13,40 @@
  *      forced;
  *   6. an unreadable input is an error naming the file.
  *
- * Timing measurements are only as quiet as the machine. A run during which
- * other processes used more than OTHER_LOAD_MAX of the CPUs on average (from
- * /proc/stat, minus this program's children), or during which the machine
- * was busier than PEAK_BUSY_MAX for a whole second, measured the machine's
- * load as much as the simulator: it is repeated (at most RUN_ATTEMPTS times,
- * RETRY_BUDGET repeats in all) before its comparison counts, because
- * "nothing changed" has to include the environment. A candidate still
- * measured on a busy machine must raise no regression outside the TPOT and
- * ITL p99 tails, where a busy scheduler shows (its tail regressions are
- * reported, not counted); a candidate measured on a quiet one must raise
- * none at all. The decision looks only at CPU accounting, never at the
- * comparison's result (docs/COMPARE.md, "False alarms"). */
+ * What moves between two runs, and so what each check may claim:
+ *   - the seed moves what the simulator draws: TTFT, and through it E2E and
+ *     the throughput. That sampling variation is what compare's intervals
+ *     cover (Bonferroni over the metrics). The seeds here are fixed, so the
+ *     draws are the same in every run of this test;
+ *   - the machine moves everything else. The simulator's gaps between tokens
+ *     are not drawn at all (docs/SIMULATOR.md): TPOT and ITL of two runs
+ *     differ by the scheduling of client and simulator only, which no
+ *     interval built from one run sees (docs/COMPARE.md, "False alarms").
+ *     Their p99 tails move by their thresholds even on a quiet-looking
+ *     machine (ITL p99 +109%, TPOT p99 +19%: docs/COMPARE.md), and a run
+ *     measured while other processes kept both CPUs busy moves medians too:
+ *     ITL p50 by -11% (several tokens read per wake-up), the throughput at
+ *     c=1 by -9%. Such a baseline made 32 of 40 unchanged candidates an ITL
+ *     p50 regression; a few requests stalled for seconds stretch the
+ *     throughput's window as well.
+ * So "nothing changed" holds for a comparison only when both of its runs
+ * were measured on a quiet machine: other processes used at most
+ * OTHER_LOAD_MAX of the CPUs on average (from /proc/stat, minus this
+ * program's children), and the machine was never busier than PEAK_BUSY_MAX
+ * for a whole second. A run measured busy is repeated (at most RUN_ATTEMPTS
+ * times, RETRY_BUDGET repeats in all), and a baseline still busy is measured
+ * again as soon as a candidate finds the machine quiet. Then:
+ *   - an unchanged candidate compared as two quiet runs must raise no
+ *     regression outside the TPOT and ITL p99 tails; the tails' verdicts,
+ *     and all those of a comparison with a busy side, are printed, not
+ *     counted, because they measure the machine;
+ *   - the slowed candidate must be a regression on the TTFT, TPOT and E2E
+ *     medians in any case, and, both runs quiet, on ITL p50 and the
+ *     throughput too, with no improvement;
+ *   - no comparison may show an error-rate regression (the simulator fails
+ *     nothing).
+ * These decisions look only at CPU accounting, never at a comparison's
+ * result. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -45,6 +69,7 @@
 static char *g_dir;
 static char *g_base;    /* baseline: 400 requests a level, seed 1 */
 static int g_base_ok;   /* made */
+static int g_base_busy; /* measured on a busy machine */
 static double g_t_base; /* seconds it took */
 static int g_retries;   /* runs repeated so far */
 
@@ -149,10 +174,11 @@ static int bench(const char *const *args, char **out, char **err, int timeout_s)
 }
 
 /* bench run on mistral-7b at concurrency 1 and 4, 32 output tokens, into
- * path; repeated while other processes loaded the machine. *disturbed tells
- * whether the kept run was still disturbed. Returns bench's exit status. */
+ * path; repeated while other processes loaded the machine, up to attempts
+ * runs. *disturbed tells whether the kept run was still disturbed. Returns
+ * bench's exit status. */
 static int load_run(const char *path, const char *requests, const char *seed, const char *slowdown,
-                    int *disturbed, double *secs)
+                    int attempts, int *disturbed, double *secs)
 {
     const char *args[] = {"run",
                           "--model",
@@ -173,7 +199,7 @@ static int load_run(const char *path, const char *requests, const char *seed, co
                           path,
                           NULL};
     int rc = -1;
-    for (int attempt = 1; attempt <= RUN_ATTEMPTS; attempt++) {
+    for (int attempt = 1; attempt <= attempts; attempt++) {
         cpu_mark a, b;
         sampler smp = {.peak = 0};
         atomic_init(&smp.stop, 0);
@@ -198,7 +224,7 @@ static int load_run(const char *path, const char *requests, const char *seed, co
             break;
         printf("\n  seed %s: other processes used %.0f%% of the CPUs, busiest second %.0f%%", seed,
                100 * load, 100 * smp.peak);
-        if (attempt == RUN_ATTEMPTS || g_retries >= RETRY_BUDGET)
+        if (attempt == attempts || g_retries >= RETRY_BUDGET)
             break;
         g_retries++;
         printf(": repeated");
@@ -211,14 +237,49 @@ static int ensure_base(void)
 {
     if (g_base_ok)
         return 1;
-    int disturbed;
     g_base = cutest_path(g_dir, "base.h5");
-    int rc = load_run(g_base, "400", "1", "1", &disturbed, &g_t_base);
+    int rc = load_run(g_base, "400", "1", "1", RUN_ATTEMPTS, &g_base_busy, &g_t_base);
     CU_ASSERT_EQUAL(rc, 0);
-    if (disturbed)
+    if (g_base_busy)
         printf("\n  note: the baseline was measured on a busy machine");
     g_base_ok = rc == 0;
     return g_base_ok;
+}
+
+/* Does comparing the baseline with a candidate measured busy or not
+ * (cand_busy) compare like with like, both runs measured on a quiet machine?
+ * A baseline measured busy is measured again (one run, at most RUN_ATTEMPTS
+ * times in the program, within the retry budget) when the candidate found
+ * the machine quiet, and replaced if that run was quiet too, so that one
+ * busy spell at the start does not leave every comparison with a busy side. */
+static int quiet_pair(int cand_busy)
+{
+    static int again_runs;
+    if (g_base_busy && !cand_busy && again_runs < RUN_ATTEMPTS && g_retries < RETRY_BUDGET) {
+        again_runs++;
+        char *again = cutest_path(g_dir, "base-again.h5");
+        int busy;
+        double t;
+        g_retries++;
+        printf("\n  the machine is quiet now: measuring the baseline again");
+        if (load_run(again, "400", "1", "1", 1, &busy, &t) == 0 && !busy &&
+            rename(again, g_base) == 0) {
+            g_base_busy = 0;
+            g_t_base = t;
+            printf(" (quiet)");
+        } else {
+            unlink(again);
+        }
+        free(again);
+    }
+    return !g_base_busy && !cand_busy;
+}
+
+/* Is m one of the scheduling-sensitive tails (TPOT, ITL p99), whose changes
+ * between two runs of the simulator are the machine's alone? */
+static int tail_metric(const char *m)
+{
+    return strcmp(m, "tpot_p99") == 0 || strcmp(m, "itl_p99") == 0;
 }
 
 /* bench compare BASE CAND --format json: the parsed object (caller deletes),
@@ -291,7 +352,10 @@ static void test_slowdown(void)
     char *slow = cutest_path(g_dir, "slow.h5");
     int disturbed, rc;
     double t;
-    CU_ASSERT_EQUAL_FATAL(load_run(slow, "400", "2", "1.25", &disturbed, &t), 0);
+    /* The baseline's seed: every simulated latency is the baseline's times
+     * 1.25, so what is tested is the slowdown, not another draw. */
+    CU_ASSERT_EQUAL_FATAL(load_run(slow, "400", "1", "1.25", RUN_ATTEMPTS, &disturbed, &t), 0);
+    int quiet = quiet_pair(disturbed);
     double t0 = now_s();
     cJSON *j = compare_json(g_base, slow, &rc);
     double tc = now_s() - t0;
@@ -304,27 +368,40 @@ static void test_slowdown(void)
     list_rows(j, "unchanged", buf, sizeof buf);
     printf("\n  unchanged: %s", buf);
     int nimp = list_rows(j, "improvement", buf, sizeof buf);
-    printf("\n  improvements: %d %s\n", nimp, buf);
-    static const char *const must[] = {"ttft_p50", "tpot_p50", "itl_p50", "e2e_p50", "output_tps"};
+    printf("\n  improvements: %d %s", nimp, buf);
+    printf("\n  %s\n", quiet ? "both runs measured on a quiet machine"
+                             : "a run was measured on a busy machine: only the TTFT, TPOT and E2E "
+                               "medians counted");
+    /* Both runs quiet: the slowdown is all that differs, and every median
+     * and the throughput must show it. With a busy side, only the medians of
+     * TTFT, TPOT and E2E, which a few stalled requests do not move, while
+     * they stretch the throughput's window (a baseline with three requests
+     * stalled 0.5-2.4 s lost 22% of its c=1 throughput, and the slowed run
+     * was then no slower there) and a contended run shifts ITL p50 (header). */
+    static const char *const must[] = {"ttft_p50", "tpot_p50", "e2e_p50", "itl_p50", "output_tps"};
     static const char *const scopes[] = {"c1", "c4"};
     for (int s = 0; s < 2; s++) {
         for (size_t m = 0; m < sizeof must / sizeof *must; m++) {
             const char *v = verdict(j, scopes[s], must[m]);
+            if (!quiet && m >= 3)
+                continue;
             if (strcmp(v, "regression") != 0)
                 printf("  %s %s: %s, expected regression\n", scopes[s], must[m], v);
             CU_ASSERT_STRING_EQUAL(v, "regression");
         }
         CU_ASSERT_STRING_EQUAL(verdict(j, scopes[s], "error_rate"), "unchanged");
     }
-    /* regressions only where the slowdown acts: latencies and throughput */
+    /* Regressions only where the slowdown acts, latencies and throughput;
+     * no improvement, unless a busy side measured the machine. */
     const cJSON *row;
     cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(j, "rows"))
     {
+        const char *m = str(row, "metric");
         if (strcmp(str(row, "verdict"), "regression") == 0)
-            CU_ASSERT(strcmp(str(row, "metric"), "error_rate") != 0 &&
-                      strcmp(str(row, "metric"), "goodput") != 0);
+            CU_ASSERT(strcmp(m, "error_rate") != 0 && strcmp(m, "goodput") != 0);
     }
-    CU_ASSERT_EQUAL(nimp, 0);
+    if (quiet)
+        CU_ASSERT_EQUAL(nimp, 0);
     cJSON_Delete(j);
 
     /* 4. JUnit: testsuites > testsuite > testcase (> failure per regression),
@@ -390,18 +467,26 @@ static void test_slowdown(void)
 
 /* ---- 2. nothing changed ---- */
 
-/* Is a regression row one of the scheduling-sensitive tails (TPOT, ITL
- * p99), the only metrics a busy machine is allowed to move? */
-static int tail_metric(const char *m)
-{
-    return strcmp(m, "tpot_p99") == 0 || strcmp(m, "itl_p99") == 0;
-}
-
 static void test_unchanged(void)
 {
     if (!ensure_base())
         return;
-    int quiet_alarms = 0, busy_alarms = 0, busy_nontail = 0, n_busy = 0, n_quiet = 0;
+    /* The one comparison no machine can disturb, the baseline with itself:
+     * every change exactly zero, every verdict unchanged, tails included. */
+    int rc0;
+    cJSON *j0 = compare_json(g_base, g_base, &rc0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(j0);
+    CU_ASSERT_EQUAL(rc0, 0);
+    const cJSON *r0;
+    cJSON_ArrayForEach(r0, cJSON_GetObjectItemCaseSensitive(j0, "rows"))
+    {
+        CU_ASSERT_STRING_EQUAL(str(r0, "verdict"), "unchanged");
+        CU_ASSERT(num(r0, "change") == 0);
+    }
+    cJSON_Delete(j0);
+    /* counted: regressions of quiet comparisons outside the p99 tails, and
+     * error-rate regressions anywhere; the rest printed */
+    int counted = 0, tails = 0, busy_alarms = 0, n_quiet = 0;
     double t_runs = 0, t_cmp = 0;
     for (int seed = 2; seed < 2 + N_UNCHANGED; seed++) {
         char name[32], sd[16];
@@ -410,9 +495,10 @@ static void test_unchanged(void)
         char *path = cutest_path(g_dir, name);
         int busy, rc;
         double t;
-        rc = load_run(path, "150", sd, "1", &busy, &t);
+        rc = load_run(path, "150", sd, "1", RUN_ATTEMPTS, &busy, &t);
         CU_ASSERT_EQUAL(rc, 0);
         t_runs += t;
+        int quiet = rc == 0 && quiet_pair(busy);
         double t0 = now_s();
         cJSON *j = rc == 0 ? compare_json(g_base, path, &rc) : NULL;
         t_cmp += now_s() - t0;
@@ -421,42 +507,42 @@ static void test_unchanged(void)
             char buf[2048];
             int k = list_rows(j, "regression", buf, sizeof buf);
             CU_ASSERT_EQUAL(rc, k ? 1 : 0);
+            int c = 0;
             const cJSON *row;
             cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(j, "rows"))
             {
-                if (strcmp(str(row, "verdict"), "regression") == 0 &&
-                    !tail_metric(str(row, "metric")))
-                    busy_nontail += busy;
+                if (strcmp(str(row, "verdict"), "regression") != 0)
+                    continue;
+                const char *m = str(row, "metric");
+                if (strcmp(m, "error_rate") == 0 || (quiet && !tail_metric(m)))
+                    c++;
+                else if (quiet)
+                    tails++;
+                else
+                    busy_alarms++;
             }
-            n_busy += busy;
-            n_quiet += !busy;
-            if (busy)
-                busy_alarms += k;
-            else
-                quiet_alarms += k;
+            counted += c;
+            n_quiet += quiet;
             if (k)
-                printf("\n  seed %d%s: %d regression(s) %s", seed, busy ? " (busy machine)" : "", k,
-                       buf);
+                printf("\n  seed %d%s: %d regression(s) %s%s", seed,
+                       quiet ? "" : " (a run measured on a busy machine)", k, buf,
+                       c ? " <- counted" : "");
             cJSON_Delete(j);
         }
         free(path);
     }
-    printf("\n  nothing changed: %d false alarm(s) in %d candidate run(s) on a quiet machine",
-           quiet_alarms, n_quiet);
-    if (n_busy)
-        printf("; %d in %d run(s) still measured on a busy machine, %d of them outside the "
-               "TPOT/ITL p99 tails",
-               busy_alarms, n_busy, busy_nontail);
+    printf("\n  nothing changed: %d false alarm(s) counted in %d comparison(s) of two quiet runs, "
+           "%d more in their TPOT/ITL p99 tails",
+           counted, n_quiet, tails);
+    if (n_quiet < N_UNCHANGED)
+        printf("; %d in %d comparison(s) with a run measured on a busy machine", busy_alarms,
+               N_UNCHANGED - n_quiet);
     printf("\n  %d run(s) repeated because the machine was busy", g_retries);
     printf("\n  runs %.0f s (%.1f s each), comparisons %.1f s (%.2f s each)\n", t_runs,
            t_runs / N_UNCHANGED, t_cmp, t_cmp / N_UNCHANGED);
-    /* On a quiet machine: nothing at all. On a busy one the scheduler
-     * shows in the tails of the sub-millisecond gaps (docs/COMPARE.md),
-     * but never in the medians, the throughput or the error rate. */
-    CU_ASSERT_EQUAL(quiet_alarms, 0);
-    CU_ASSERT_EQUAL(busy_nontail, 0);
+    CU_ASSERT_EQUAL(counted, 0);
     if (n_quiet < N_UNCHANGED / 2)
-        printf("  WARNING: the machine was busy for most runs (%d of %d quiet): the full "
+        printf("  WARNING: the machine was busy for most runs (%d of %d comparisons quiet): the "
                "no-false-alarm claim was checked on those %d only\n",
                n_quiet, N_UNCHANGED, n_quiet);
 }
