@@ -820,13 +820,10 @@ static bench_status table_detail(rdoc *doc, const rmodel *m, int has_slo, bench_
     }
     for (size_t i = 0; i < m->n_levels; i++) {
         const level_metrics *l = &m->levels[i].m;
-        char label[LEVEL_NAME_MAX + 16];
+        char text[512];
         if (l->client.present && l->client.warning[0])
-            rdoc_note(doc,
-                      "WARNING: at %s the client itself may have been the bottleneck, so the "
-                      "figures of that level may show its limits, not the server's "
-                      "(docs/METRICS.md, Client): %s.",
-                      level_label(l->key, label, sizeof label), l->client.warning);
+            rdoc_note(doc, "WARNING: %s",
+                      level_client_sentence(l->key, &l->client, text, sizeof text));
     }
     for (size_t i = 0; i < m->n_levels; i++)
         if (m->levels[i].m.chunks_ne_tokens) {
