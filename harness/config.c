@@ -187,10 +187,16 @@ static bench_status bad_item(bench_err *err, const char *s, size_t item_len)
     return BENCH_EUSAGE;
 }
 
-bench_status config_parse_levels(const char *s, const char *flag, int *levels, size_t *n,
-                                 bench_err *err)
+/* Call fn for each comma-separated item of the list s given for flag, as
+ * a NUL-terminated copy, with item_len = the item's length when it is the
+ * list's first (bad_item then names the list only when there is more). An
+ * empty list, an empty or overlong item ("want" says what items look like)
+ * and a trailing comma are refused here. */
+typedef bench_status (*list_item_fn)(void *ud, char *item, size_t item_len, bench_err *err);
+
+static bench_status each_item(const char *s, const char *flag, const char *want, list_item_fn fn,
+                              void *ud, bench_err *err)
 {
-    size_t k = 0;
     const char *p = s;
     if (!*s)
         return bench_fail(err, BENCH_EUSAGE, "%s: empty list", flag);
@@ -199,37 +205,68 @@ bench_status config_parse_levels(const char *s, const char *flag, int *levels, s
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
         char item[64];
         if (len == 0 || len >= sizeof item)
-            return bench_fail(err, BENCH_EUSAGE, "%s: bad item in '%s' (want N, N-M or a list)",
-                              flag, s);
+            return bench_fail(err, BENCH_EUSAGE, "%s: bad item in '%s' (want %s)", flag, s, want);
         memcpy(item, p, len);
         item[len] = '\0';
-        long lo, hi;
-        char *dash = strchr(item, '-');
-        if (dash) {
-            *dash = '\0';
-            if (config_parse_long(item, flag, 1, CONFIG_MAX_CONCURRENCY, &lo, err) ||
-                config_parse_long(dash + 1, flag, 1, CONFIG_MAX_CONCURRENCY, &hi, err))
-                return bad_item(err, s, p == s ? len : 0);
-            if (hi < lo)
-                return bench_fail(err, BENCH_EUSAGE, "%s: range %ld-%ld is backwards", flag, lo,
-                                  hi);
-        } else {
-            if (config_parse_long(item, flag, 1, CONFIG_MAX_CONCURRENCY, &lo, err))
-                return bad_item(err, s, p == s ? len : 0);
-            hi = lo;
-        }
-        for (long v = lo; v <= hi; v++) {
-            if (k >= CONFIG_MAX_LEVELS)
-                return bench_fail(err, BENCH_EUSAGE, "%s: more than %d levels in '%s'", flag,
-                                  CONFIG_MAX_LEVELS, s);
-            levels[k++] = (int)v;
-        }
+        bench_status st = fn(ud, item, p == s ? len : 0, err);
+        if (st)
+            return st;
         p += len;
         if (*p == ',')
             p++;
         if (comma && !*p)
             return bench_fail(err, BENCH_EUSAGE, "%s: trailing comma in '%s'", flag, s);
     }
+    return BENCH_OK;
+}
+
+typedef struct {
+    const char *s, *flag;
+    int *levels;
+    double *rates;
+    size_t k;
+} list_acc;
+
+static bench_status too_many(const list_acc *a, bench_err *err)
+{
+    return bench_fail(err, BENCH_EUSAGE, "%s: more than %d levels in '%s'", a->flag,
+                      CONFIG_MAX_LEVELS, a->s);
+}
+
+/* "N" or "N-M", whole concurrencies. */
+static bench_status level_item(void *ud, char *item, size_t item_len, bench_err *err)
+{
+    list_acc *a = ud;
+    long lo, hi;
+    char *dash = strchr(item, '-');
+    if (dash) {
+        *dash = '\0';
+        if (config_parse_long(item, a->flag, 1, CONFIG_MAX_CONCURRENCY, &lo, err) ||
+            config_parse_long(dash + 1, a->flag, 1, CONFIG_MAX_CONCURRENCY, &hi, err))
+            return bad_item(err, a->s, item_len);
+        if (hi < lo)
+            return bench_fail(err, BENCH_EUSAGE, "%s: range %ld-%ld is backwards", a->flag, lo, hi);
+    } else {
+        if (config_parse_long(item, a->flag, 1, CONFIG_MAX_CONCURRENCY, &lo, err))
+            return bad_item(err, a->s, item_len);
+        hi = lo;
+    }
+    for (long v = lo; v <= hi; v++) {
+        if (a->k >= CONFIG_MAX_LEVELS)
+            return too_many(a, err);
+        a->levels[a->k++] = (int)v;
+    }
+    return BENCH_OK;
+}
+
+bench_status config_parse_levels(const char *s, const char *flag, int *levels, size_t *n,
+                                 bench_err *err)
+{
+    list_acc a = {.s = s, .flag = flag, .levels = levels};
+    bench_status st = each_item(s, flag, "N, N-M or a list", level_item, &a, err);
+    if (st)
+        return st;
+    size_t k = a.k;
     qsort(levels, k, sizeof *levels, cmp_int);
     size_t u = 0;
     for (size_t i = 0; i < k; i++)
@@ -479,62 +516,54 @@ static bench_status parse_rate(const char *s, const char *flag, double *out, ben
     return BENCH_OK;
 }
 
+/* "R", "LO-HI" or "LO-HI:STEP", requests/s. */
+static bench_status rate_item(void *ud, char *item, size_t item_len, bench_err *err)
+{
+    list_acc *a = ud;
+    const char *flag = a->flag;
+    double lo, hi, step = 1;
+    char *dash = strchr(item, '-'), *colon = strchr(item, ':');
+    if (colon && !dash)
+        return bench_fail(err, BENCH_EUSAGE, "%s: '%s': a step needs a range (LO-HI:STEP)", flag,
+                          item);
+    if (dash) {
+        *dash = '\0';
+        if (colon)
+            *colon = '\0';
+        if (parse_rate(item, flag, &lo, err) || parse_rate(dash + 1, flag, &hi, err) ||
+            (colon && parse_rate(colon + 1, flag, &step, err)))
+            return bad_item(err, a->s, item_len);
+        if (hi < lo)
+            return bench_fail(err, BENCH_EUSAGE, "%s: range %g-%g is backwards", flag, lo, hi);
+    } else {
+        if (parse_rate(item, flag, &lo, err))
+            return bad_item(err, a->s, item_len);
+        hi = lo;
+    }
+    for (long i = 0;; i++) {
+        double v = lo + (double)i * step;
+        if (dash) { /* 9 significant digits: no 0.30000000000000004 */
+            char b[32];
+            snprintf(b, sizeof b, "%.9g", v);
+            v = strtod(b, NULL);
+        }
+        if (v > hi * (1 + 1e-12))
+            break;
+        if (a->k >= CONFIG_MAX_LEVELS)
+            return too_many(a, err);
+        a->rates[a->k++] = v;
+    }
+    return BENCH_OK;
+}
+
 bench_status config_parse_rates(const char *s, const char *flag, double *rates, size_t *n,
                                 bench_err *err)
 {
-    size_t k = 0;
-    const char *p = s;
-    if (!*s)
-        return bench_fail(err, BENCH_EUSAGE, "%s: empty list", flag);
-    while (*p) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        char item[64];
-        if (len == 0 || len >= sizeof item)
-            return bench_fail(err, BENCH_EUSAGE,
-                              "%s: bad item in '%s' (want R, LO-HI, LO-HI:STEP or a list)", flag,
-                              s);
-        memcpy(item, p, len);
-        item[len] = '\0';
-        double lo, hi, step = 1;
-        char *dash = strchr(item, '-'), *colon = strchr(item, ':');
-        if (colon && !dash)
-            return bench_fail(err, BENCH_EUSAGE, "%s: '%s': a step needs a range (LO-HI:STEP)",
-                              flag, item);
-        if (dash) {
-            *dash = '\0';
-            if (colon)
-                *colon = '\0';
-            if (parse_rate(item, flag, &lo, err) || parse_rate(dash + 1, flag, &hi, err) ||
-                (colon && parse_rate(colon + 1, flag, &step, err)))
-                return bad_item(err, s, p == s ? len : 0);
-            if (hi < lo)
-                return bench_fail(err, BENCH_EUSAGE, "%s: range %g-%g is backwards", flag, lo, hi);
-        } else {
-            if (parse_rate(item, flag, &lo, err))
-                return bad_item(err, s, p == s ? len : 0);
-            hi = lo;
-        }
-        for (long i = 0;; i++) {
-            double v = lo + (double)i * step;
-            if (dash) { /* 9 significant digits: no 0.30000000000000004 */
-                char b[32];
-                snprintf(b, sizeof b, "%.9g", v);
-                v = strtod(b, NULL);
-            }
-            if (v > hi * (1 + 1e-12))
-                break;
-            if (k >= CONFIG_MAX_LEVELS)
-                return bench_fail(err, BENCH_EUSAGE, "%s: more than %d levels in '%s'", flag,
-                                  CONFIG_MAX_LEVELS, s);
-            rates[k++] = v;
-        }
-        p += len;
-        if (*p == ',')
-            p++;
-        if (comma && !*p)
-            return bench_fail(err, BENCH_EUSAGE, "%s: trailing comma in '%s'", flag, s);
-    }
+    list_acc a = {.s = s, .flag = flag, .rates = rates};
+    bench_status st = each_item(s, flag, "R, LO-HI, LO-HI:STEP or a list", rate_item, &a, err);
+    if (st)
+        return st;
+    size_t k = a.k;
     qsort(rates, k, sizeof *rates, cmp_double);
     size_t u = 0;
     for (size_t i = 0; i < k; i++)
