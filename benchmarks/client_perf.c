@@ -675,9 +675,11 @@ static int mode_accuracy(void)
                    env_long("PERF_ACC_REQUESTS_C512", 1024)};
     const int tokens = 128, warmup = 4;
     accuracy_fig a[4];
-    printf("accuracy: %s at its own latency model (no slowdown), 128-token streams, default "
-           "threads; the log's time is taken right before the write\n",
-           MODEL);
+    printf("accuracy: %s at its own latency model (no slowdown), 128-token streams, %s; the "
+           "log's time is taken right before the write\n",
+           MODEL,
+           env_long("PERF_ACC_BUSY_POLL", 0) ? "one worker thread with --busy-poll"
+                                             : "default threads");
     for (int i = 0; i < 4; i++) {
         int c = levels[i];
         char name[64], logp[4096], h5[4096], cs[32], rs[32], ws[32];
@@ -708,7 +710,18 @@ static int mode_accuracy(void)
                               "--no-progress",
                               "--output",
                               h5,
+                              NULL,
+                              NULL,
+                              NULL,
                               NULL};
+        /* PERF_ACC_BUSY_POLL=1: one spinning worker thread (--busy-poll), so
+         * no chunk waits for the kernel to wake the client. */
+        if (env_long("PERF_ACC_BUSY_POLL", 0)) {
+            size_t k = sizeof args / sizeof *args - 4;
+            args[k] = "--busy-poll";
+            args[k + 1] = "--threads";
+            args[k + 2] = "1";
+        }
         child_run run;
         int rc = bench_run(name, args, &run);
         double sim_cpu, sim_wall;

@@ -67,6 +67,9 @@ static const char run_usage[] =
     "                        and excluded from statistics (default 4)\n"
     "  --threads N           load-generator threads (default: all cores, at most the level\n"
     "                        or, with --rate, --max-concurrency)\n"
+    "  --busy-poll           worker threads spin instead of sleeping while requests are in\n"
+    "                        flight: chunk times within microseconds of arrival, at the\n"
+    "                        cost of a whole core per thread (for accuracy-critical runs)\n"
     "  --timeout SPEC        limits, e.g. connect=10s,first-token=120s,idle=60s,total=15m\n"
     "                        (those are the defaults)\n";
 
@@ -119,6 +122,7 @@ enum {
     OPT_DATASET,
     OPT_SEED,
     OPT_NO_EOS,
+    OPT_BUSY_POLL,
     OPT_TEMP,
     OPT_OUTPUT,
     OPT_JSON,
@@ -155,6 +159,7 @@ static const struct option run_opts[] = {
     {"dataset", required_argument, NULL, OPT_DATASET},
     {"seed", required_argument, NULL, OPT_SEED},
     {"no-ignore-eos", no_argument, NULL, OPT_NO_EOS},
+    {"busy-poll", no_argument, NULL, OPT_BUSY_POLL},
     {"temperature", required_argument, NULL, OPT_TEMP},
     {"output", required_argument, NULL, OPT_OUTPUT},
     {"json", no_argument, NULL, OPT_JSON},
@@ -277,6 +282,9 @@ static bench_status parse_run(int argc, char **argv, run_config *cfg, int *exit_
             break;
         case OPT_NO_EOS:
             cfg->ignore_eos = 0;
+            break;
+        case OPT_BUSY_POLL:
+            cfg->busy_poll = 1;
             break;
         case OPT_TEMP:
             st = parse_double(a, "--temperature", 0, 2, &cfg->temperature, err);

@@ -66,6 +66,7 @@ typedef struct {
     char *tokenizer; /* --tokenizer: NULL = auto; off, vllm, llama.cpp or a URL (tokenize.h) */
     uint64_t seed;
     int ignore_eos;     /* send ignore_eos: true */
+    int busy_poll;   /* workers spin instead of sleeping while requests are in flight */
     double temperature; /* < 0: not sent */
     /* output */
     char *output;  /* results file; NULL = results/<model>-<UTC>.h5 */

@@ -129,10 +129,11 @@ void level_client_judge(level_client *c, const stats_dist *sched_lag, int max_in
     if (c->loop_lag_p99_ms > LEVEL_WARN_LOOP_LAG_P99_MS)
         add_clause(w, n, "event-loop lag p99 %.2f ms > %.0f ms", c->loop_lag_p99_ms,
                    LEVEL_WARN_LOOP_LAG_P99_MS);
-    if (c->cpu_busiest > LEVEL_WARN_THREAD_CPU)
+    /* A spinning worker (--busy-poll) uses its whole core by design. */
+    if (c->cpu_busiest > LEVEL_WARN_THREAD_CPU && !c->busy_poll)
         add_clause(w, n, "busiest worker thread at %.0f%% of a core (> %.0f%%)",
                    100 * c->cpu_busiest, 100 * LEVEL_WARN_THREAD_CPU);
-    if (c->wall_s > 0 && c->cores > 0 &&
+    if (c->wall_s > 0 && c->cores > 0 && !c->busy_poll &&
         c->process_cpu_s > LEVEL_WARN_PROCESS_CPU * c->wall_s * c->cores)
         add_clause(w, n, "process CPU %.0f%% of all cores (> %.0f%%)",
                    100 * c->process_cpu_s / (c->wall_s * c->cores), 100 * LEVEL_WARN_PROCESS_CPU);

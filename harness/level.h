@@ -74,6 +74,7 @@ typedef struct {
     double loop_lag_max_ms;
     int peak_inflight; /* most requests in flight at once */
     double wakeups;    /* event-loop iterations, all workers (0: not recorded) */
+    int busy_poll;     /* the workers spun (--busy-poll): their CPU says nothing */
     char warning[256]; /* "" when the client was not the bottleneck */
 } level_client;
 

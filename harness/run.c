@@ -399,6 +399,7 @@ static bench_status run_level(const level_ctx *lc, level_key key, results *res, 
     if (!st)
         st = jst;
     measure_client(p, cpu0, (double)(clock_now_ns() - t_begin) / 1e9, &sink.info.client);
+    sink.info.client.busy_poll = cfg->busy_poll;
     /* Even after a worker failure, what the others measured is kept. */
     bench_status dst = pool_drain(p, sink_cb, &sink, st ? NULL : err);
     if (!st)

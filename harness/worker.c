@@ -795,6 +795,12 @@ static void *worker_main(void *arg)
             until = w->curl_due;
         if (next_due >= 0 && next_due < until)
             until = next_due;
+        /* --busy-poll: never sleep while a response may arrive, so no
+         * bytes wait for the kernel to wake this thread (docs/METRICS.md,
+         * "Client"): timestamps within the loop's turn of the arrival, at
+         * the cost of the thread's whole core. */
+        if (w->a.cfg->busy_poll && w->nbusy > 0)
+            until = now;
         stats_hist_add(&w->self.lag, clock_now_ns() - woke);
         int n = wait_events(w, evs, until, now);
         woke = clock_now_ns();

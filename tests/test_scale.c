@@ -87,8 +87,51 @@ static void test_1024_streams(void)
     free(dir);
 }
 
+/* --busy-poll: the worker spins (its thread's CPU is the whole wall time)
+ * and the run says so, without calling its own spinning a bottleneck. */
+static void test_busy_poll(void)
+{
+    char *dir = cutest_tmpdir("busypoll");
+    char *out = cutest_path(dir, "bp.h5");
+    char catalog[1024];
+    snprintf(catalog, sizeof catalog, "%s/suites/models.json", cutest_root());
+    const char *argv[] = {cutest_bench_exe(),
+                          "--model",
+                          "mistral-7b",
+                          "--catalog",
+                          catalog,
+                          "--concurrency",
+                          "4",
+                          "--requests",
+                          "24",
+                          "--threads",
+                          "1",
+                          "--busy-poll",
+                          "--output",
+                          out,
+                          "--no-report",
+                          "--no-progress",
+                          NULL};
+    CU_ASSERT_EQUAL_FATAL(cutest_spawn(argv, NULL, NULL, 300), 0);
+    results_file *f = NULL;
+    bench_err e;
+    CU_ASSERT_EQUAL_FATAL(results_open(out, &f, &e), BENCH_OK);
+    const char *cfg = results_file_attr(f, "config");
+    CU_ASSERT_PTR_NOT_NULL(cfg && strstr(cfg, "\"busy_poll\":true"));
+    const results_level_info *li = results_file_level(f, 0);
+    CU_ASSERT_EQUAL(li->requests_ok, 24);
+    /* spinning: the thread was on its core nearly all the level */
+    CU_ASSERT(li->client.cpu_busiest > 0.5);
+    CU_ASSERT_PTR_NULL(strstr(li->client.warning, "worker thread"));
+    CU_ASSERT_PTR_NULL(strstr(li->client.warning, "process CPU"));
+    results_file_close(f);
+    free(out);
+    free(dir);
+}
+
 static CU_TestInfo tests[] = {
     {"1,024 streams in flight from one process", test_1024_streams},
+    {"--busy-poll: the worker spins, and is not called a bottleneck for it", test_busy_poll},
     CU_TEST_INFO_NULL,
 };
 
