@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "stats.h"
+
 void config_defaults(run_config *c)
 {
     memset(c, 0, sizeof *c);
@@ -259,6 +261,19 @@ static bench_status level_item(void *ud, char *item, size_t item_len, bench_err 
     return BENCH_OK;
 }
 
+/* Sort the k elements of v ascending and drop repeats; returns how many
+ * remain. Both level lists (ints, finite rates) go through it. */
+static size_t sort_unique(void *v, size_t k, size_t elem, int (*cmp)(const void *, const void *))
+{
+    char *b = v;
+    qsort(v, k, elem, cmp);
+    size_t u = 0;
+    for (size_t i = 0; i < k; i++)
+        if (u == 0 || cmp(b + (u - 1) * elem, b + i * elem) != 0)
+            memmove(b + u++ * elem, b + i * elem, elem);
+    return u;
+}
+
 bench_status config_parse_levels(const char *s, const char *flag, int *levels, size_t *n,
                                  bench_err *err)
 {
@@ -266,13 +281,7 @@ bench_status config_parse_levels(const char *s, const char *flag, int *levels, s
     bench_status st = each_item(s, flag, "N, N-M or a list", level_item, &a, err);
     if (st)
         return st;
-    size_t k = a.k;
-    qsort(levels, k, sizeof *levels, cmp_int);
-    size_t u = 0;
-    for (size_t i = 0; i < k; i++)
-        if (u == 0 || levels[u - 1] != levels[i])
-            levels[u++] = levels[i];
-    *n = u;
+    *n = sort_unique(levels, a.k, sizeof *levels, cmp_int);
     return BENCH_OK;
 }
 
@@ -495,12 +504,6 @@ level_key config_level(const run_config *c, size_t i)
     return c->n_rates ? level_rate(c->rates[i]) : level_conc(c->levels[i]);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* One rate of a --rate list: a finite number in range. */
 static bench_status parse_rate(const char *s, const char *flag, double *out, bench_err *err)
 {
@@ -564,13 +567,7 @@ bench_status config_parse_rates(const char *s, const char *flag, double *rates, 
     bench_status st = each_item(s, flag, "R, LO-HI, LO-HI:STEP or a list", rate_item, &a, err);
     if (st)
         return st;
-    size_t k = a.k;
-    qsort(rates, k, sizeof *rates, cmp_double);
-    size_t u = 0;
-    for (size_t i = 0; i < k; i++)
-        if (u == 0 || rates[u - 1] != rates[i])
-            rates[u++] = rates[i];
-    *n = u;
+    *n = sort_unique(rates, a.k, sizeof *rates, stats_cmp_double);
     return BENCH_OK;
 }
 
