@@ -75,6 +75,10 @@ static const char run_usage[] =
 
 /* The rest of the usage (one string literal may not exceed 4095 bytes). */
 static const char run_usage_more[] =
+    "  --transport T         who speaks HTTP: auto (default: the built-in HTTP/1.1 client for\n"
+    "                        plain http:// without a proxy variable, else libcurl), native,\n"
+    "                        libcurl. The built-in client's chunk times are the kernel's\n"
+    "                        receive stamps (docs/METRICS.md, Timestamps)\n"
     "Prompts:\n"
     "  --input-tokens N      synthetic prompt length in tokens (default 256); sized exactly\n"
     "                        with the server's POST /tokenize when it has one (vLLM, llama.cpp)\n"
@@ -123,6 +127,7 @@ enum {
     OPT_SEED,
     OPT_NO_EOS,
     OPT_BUSY_POLL,
+    OPT_TRANSPORT,
     OPT_TEMP,
     OPT_OUTPUT,
     OPT_JSON,
@@ -160,6 +165,7 @@ static const struct option run_opts[] = {
     {"seed", required_argument, NULL, OPT_SEED},
     {"no-ignore-eos", no_argument, NULL, OPT_NO_EOS},
     {"busy-poll", no_argument, NULL, OPT_BUSY_POLL},
+    {"transport", required_argument, NULL, OPT_TRANSPORT},
     {"temperature", required_argument, NULL, OPT_TEMP},
     {"output", required_argument, NULL, OPT_OUTPUT},
     {"json", no_argument, NULL, OPT_JSON},
@@ -285,6 +291,17 @@ static bench_status parse_run(int argc, char **argv, run_config *cfg, int *exit_
             break;
         case OPT_BUSY_POLL:
             cfg->busy_poll = 1;
+            break;
+        case OPT_TRANSPORT:
+            if (strcmp(a, "auto") == 0)
+                cfg->transport = CONFIG_TRANSPORT_AUTO;
+            else if (strcmp(a, "native") == 0)
+                cfg->transport = CONFIG_TRANSPORT_NATIVE;
+            else if (strcmp(a, "libcurl") == 0)
+                cfg->transport = CONFIG_TRANSPORT_LIBCURL;
+            else
+                st = bench_fail(err, BENCH_EUSAGE,
+                                "--transport: '%s' is not auto, native or libcurl", a);
             break;
         case OPT_TEMP:
             st = parse_double(a, "--temperature", 0, 2, &cfg->temperature, err);

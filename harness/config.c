@@ -400,6 +400,10 @@ char *config_to_json(const run_config *c, const char *served_model, const char *
     cJSON_AddNumberToObject(o, "seed", (double)c->seed);
     cJSON_AddBoolToObject(o, "ignore_eos", c->ignore_eos);
     cJSON_AddBoolToObject(o, "busy_poll", c->busy_poll);
+    cJSON_AddStringToObject(o, "transport",
+                            c->transport == CONFIG_TRANSPORT_NATIVE    ? "native"
+                            : c->transport == CONFIG_TRANSPORT_LIBCURL ? "libcurl"
+                                                                       : "auto");
     if (c->temperature >= 0)
         cJSON_AddNumberToObject(o, "temperature", c->temperature);
     cJSON *t = cJSON_AddObjectToObject(o, "timeouts_s");

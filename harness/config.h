@@ -67,6 +67,7 @@ typedef struct {
     uint64_t seed;
     int ignore_eos;     /* send ignore_eos: true */
     int busy_poll;   /* workers spin instead of sleeping while requests are in flight */
+    int transport;   /* CONFIG_TRANSPORT_*: who speaks HTTP (worker.h, worker_native) */
     double temperature; /* < 0: not sent */
     /* output */
     char *output;  /* results file; NULL = results/<model>-<UTC>.h5 */
@@ -80,6 +81,10 @@ typedef struct {
     char *sim_faults;
     char *sim_log_sends;
 } run_config;
+
+/* --transport: auto (native for plain http:// without a proxy, else
+ * libcurl), native (the built-in HTTP/1.1 client) or libcurl. */
+enum { CONFIG_TRANSPORT_AUTO = 0, CONFIG_TRANSPORT_NATIVE, CONFIG_TRANSPORT_LIBCURL };
 
 /* Defaults documented in --help and README. */
 void config_defaults(run_config *c);

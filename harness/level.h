@@ -74,6 +74,9 @@ typedef struct {
     double loop_lag_max_ms;
     int peak_inflight; /* most requests in flight at once */
     double wakeups;    /* event-loop iterations, all workers (0: not recorded) */
+    char transport[16]; /* "native" or "libcurl" ("" not recorded) */
+    double kernel_stamped; /* native: share of reads stamped by the kernel (NAN: libcurl) */
+    double pauses;         /* native: read-coalescing pauses, all workers */
     int busy_poll;     /* the workers spun (--busy-poll): their CPU says nothing */
     char warning[256]; /* "" when the client was not the bottleneck */
 } level_client;

@@ -181,6 +181,10 @@ void pool_self_stats(const pool *p, pool_self *out)
         const worker_self *ws = worker_self_stats(p->ws[i]);
         out->cpu_s += ws->cpu_s;
         out->loop_wakeups += ws->wakeups;
+        out->native = ws->native;
+        out->reads += ws->reads;
+        out->reads_kernel += ws->reads_kernel;
+        out->pauses += ws->pauses;
         if (ws->wall_s > out->wall_s)
             out->wall_s = ws->wall_s;
         if (ws->wall_s > 0 && ws->cpu_s / ws->wall_s > busiest)

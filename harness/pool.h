@@ -52,6 +52,10 @@ typedef struct {
     double loop_lag_max_ms;
     uint64_t loop_wakeups; /* event-loop iterations, all workers */
     int peak_inflight;     /* most requests in flight at once */
+    int native;            /* the native transport carried the requests (else libcurl) */
+    uint64_t reads;        /* native: reads of response bytes, all workers */
+    uint64_t reads_kernel; /* native: those stamped by the kernel */
+    uint64_t pauses;       /* native: read-coalescing pauses */
 } pool_self;
 
 typedef struct pool pool;

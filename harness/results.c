@@ -583,6 +583,8 @@ static herr_t put_client(hid_t g, const level_client *c)
         {"loop_lag_p99_ms", c->loop_lag_p99_ms},
         {"loop_lag_max_ms", c->loop_lag_max_ms},
         {"loop_wakeups", c->wakeups},
+        {"kernel_stamped", c->kernel_stamped},
+        {"read_pauses", c->pauses},
     };
     const struct {
         const char *name;
@@ -598,6 +600,8 @@ static herr_t put_client(hid_t g, const level_client *c)
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
         if (results_h5_put_attr(g, ints[i].name, H5T_STD_I32LE, H5T_NATIVE_INT, &ints[i].v) < 0)
             return -1;
+    if (c->transport[0] && results_h5_put_str(g, "client_transport", c->transport) < 0)
+        return -1;
     return results_h5_put_str(g, "client_warning", c->warning);
 }
 

@@ -22,6 +22,7 @@
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -293,6 +294,15 @@ static bench_status read_client(const results_file *f, hid_t obj, const char *wh
     has = H5Aexists(obj, "loop_wakeups");
     H5Eclear2(H5E_DEFAULT);
     if (has > 0 && (st = float_attr(f, obj, where, "loop_wakeups", &c->wakeups, err)))
+        return st;
+    c->kernel_stamped = NAN;
+    has = H5Aexists(obj, "client_transport");
+    H5Eclear2(H5E_DEFAULT);
+    if (has > 0 &&
+        ((st = text_attr(f, obj, where, "client_transport", c->transport, sizeof c->transport,
+                         err)) ||
+         (st = float_attr(f, obj, where, "kernel_stamped", &c->kernel_stamped, err)) ||
+         (st = float_attr(f, obj, where, "read_pauses", &c->pauses, err))))
         return st;
     c->present = 1;
     return BENCH_OK;

@@ -318,6 +318,10 @@ static void measure_client(const pool *p, double cpu0, double wall_s, level_clie
     c->loop_lag_max_ms = ps.loop_lag_max_ms;
     c->peak_inflight = ps.peak_inflight;
     c->wakeups = (double)ps.loop_wakeups;
+    snprintf(c->transport, sizeof c->transport, "%s", ps.native ? "native" : "libcurl");
+    c->kernel_stamped =
+        ps.native && ps.reads ? (double)ps.reads_kernel / (double)ps.reads : NAN;
+    c->pauses = (double)ps.pauses;
 }
 
 /* Run one level on a pool of workers and, while they run, show progress

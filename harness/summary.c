@@ -199,6 +199,11 @@ cJSON *summary_level_json(const level_metrics *m)
         add_num(o, "loop_lag_p99_ms", c->loop_lag_p99_ms);
         add_num(o, "loop_wakeups", c->wakeups);
         add_num(o, "loop_lag_max_ms", c->loop_lag_max_ms);
+        if (c->transport[0]) {
+            cJSON_AddStringToObject(o, "transport", c->transport);
+            add_num(o, "kernel_stamped", c->kernel_stamped);
+            add_num(o, "read_pauses", c->pauses);
+        }
         cJSON_AddNumberToObject(o, "peak_inflight", c->peak_inflight);
         cJSON_AddStringToObject(o, "warning", c->warning);
     } else {

@@ -15,8 +15,11 @@
 
 #include "clock.h"
 #include "dynbuf.h"
+#include "h1.h"
 #include "oai.h"
 #include "sse.h"
+#include "tsock.h"
+#include "version.h"
 
 /* Caps on what a peer controls. */
 #define SSE_MAX_LINE (1u << 20)
@@ -37,6 +40,26 @@
 #define DEADLINE_SCAN_NS (10 * 1000 * 1000LL)
 /* Readiness events taken per epoll wait. */
 #define EPOLL_BATCH 256
+/* Native transport: one read's bytes at most (a worker's one buffer). */
+#define RX_BUF (64u << 10)
+/* epoll data of a native slot: this bit and the slot's index (libcurl's
+ * sockets are registered by descriptor, below it). */
+#define NATIVE_TAG (1ULL << 63)
+/* Read coalescing (native transport with kernel stamps, docs/METRICS.md
+ * "Timestamps"): the longest deliberate pause between event-loop turns;
+ * the probe phase (no pause: the server's own pacing is measured) and the
+ * coalescing phase that follows it; gaps between a connection's reads
+ * shorter than BURST_NS are one burst of the server's (merging them costs
+ * less than that in stamp error); and the fewest reads a pause must be
+ * expected to gather to be worth taking. */
+#define COALESCE_MAX_NS (250 * 1000LL)
+#define COALESCE_PROBE_NS (20 * 1000 * 1000LL)
+#define COALESCE_PHASE_NS (180 * 1000 * 1000LL)
+#define COALESCE_BURST_NS (20 * 1000LL)
+#define COALESCE_MIN_READS 4
+
+/* Connection states of a native slot. */
+enum { N_IDLE = 0, N_CONNECTING, N_SENDING, N_RECEIVING };
 
 typedef struct slot slot;
 
@@ -67,6 +90,21 @@ struct slot {
     chunk_record *ch; /* this request's chunks until it completes */
     size_t nch, capch;
     char curl_err[CURL_ERROR_SIZE];
+    char ctype[H1_CTYPE_MAX]; /* the response's Content-Type, for messages */
+    /* Native transport only. */
+    int fd;              /* the slot's connection, kept alive across requests; -1 none */
+    int nstate;          /* N_* */
+    uint32_t evmask;     /* epoll interest registered for fd, 0 none */
+    int reused;          /* this attempt went out on a kept-alive connection */
+    int retried;         /* the request was sent again on a fresh connection */
+    int ai;              /* address being connected to */
+    int last_errno;      /* the last connect's failure */
+    size_t req_off;      /* bytes of req sent */
+    dynbuf req;          /* request line, headers and body */
+    h1_resp resp;        /* the response being read */
+    int64_t t_start_abs; /* the request was taken (curl's total timeout counts from here) */
+    int64_t t_conn_abs;  /* the connect began */
+    int64_t t_read_k;    /* kernel stamp of the connection's previous read, -1 none */
 };
 
 struct worker {
@@ -83,6 +121,17 @@ struct worker {
     int nfree;
     int nbusy;
     int exhausted; /* the level's requests are all taken */
+    int native;    /* requests go through the built-in HTTP/1.1 client (tsock, h1) */
+    tsock_target tgt;
+    char *rxbuf;         /* native: RX_BUF bytes, one read at a time */
+    int64_t coalesce_ns; /* native: the current pause between loop turns, 0 none */
+    int co_probing;      /* the phase under way is a probe (no pause) */
+    int64_t co_t0;       /* its start */
+    uint64_t co_reads, co_kreads, co_multi; /* its reads, kernel-stamped ones, ones with >1 token */
+    uint64_t co_bursts;    /* its gaps between a connection's reads under COALESCE_BURST_NS */
+    double co_probe_multi; /* share of reads with >1 token in the last probe */
+    int co_skip;           /* the last coalescing phase merged events: no pause after the probe */
+    stats_hist co_gaps;    /* a probe's longer gaps between a connection's reads */
     worker_self self;
     /* The tables below are filled by the worker and emptied by
      * worker_drain, under `lock`. */
@@ -192,34 +241,43 @@ static int on_event(void *ud, const char *event, const char *data, size_t len)
     return 0;
 }
 
+/* Response body bytes that arrived at time `now` (absolute): the record's
+ * times, then the SSE parser for a 2xx response or the capped error body.
+ * s->http_status must be known. Returns 0 to go on, non-zero when the
+ * transfer must be aborted (the cause recorded in s). */
+static int slot_body(slot *s, const char *ptr, size_t n, int64_t now)
+{
+    s->t_last_byte_ns = now;
+    if (s->rec.t_first_byte_ns < 0)
+        s->rec.t_first_byte_ns = now - s->w->a.t0;
+    if (s->http_status < 200 || s->http_status >= 300) {
+        /* Keep what fits of the error body; the rest is dropped. */
+        size_t room = s->errbody.max - s->errbody.len;
+        dynbuf_add(&s->errbody, ptr, n < room ? n : room);
+        return 0;
+    }
+    s->t_arrival_ns = now;
+    bench_err err;
+    bench_status st = sse_feed(s->sse, ptr, n, &err);
+    if (st == BENCH_OK)
+        return 0;
+    if (st != BENCH_EINTR) /* EINTR: on_event already recorded why */
+        slot_fail(s, REQ_PROTOCOL_ERROR, "%s", err.msg);
+    return 1;
+}
+
 static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     slot *s = ud;
     size_t n = size * nmemb;
     int64_t now = clock_now_ns(); /* before any parsing */
-    s->t_last_byte_ns = now;
-    if (s->rec.t_first_byte_ns < 0)
-        s->rec.t_first_byte_ns = now - s->w->a.t0;
     if (!s->http_checked) {
         long code = 0;
         curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
         s->http_status = (int)code;
         s->http_checked = 1;
     }
-    if (s->http_status < 200 || s->http_status >= 300) {
-        /* Keep what fits of the error body; the rest is dropped. */
-        size_t room = s->errbody.max - s->errbody.len;
-        dynbuf_add(&s->errbody, ptr, n < room ? n : room);
-        return n;
-    }
-    s->t_arrival_ns = now;
-    bench_err err;
-    bench_status st = sse_feed(s->sse, ptr, n, &err);
-    if (st == BENCH_OK)
-        return n;
-    if (st != BENCH_EINTR) /* EINTR: on_event already recorded why */
-        slot_fail(s, REQ_PROTOCOL_ERROR, "%s", err.msg);
-    return 0; /* abort the transfer */
+    return slot_body(s, ptr, n, now) ? 0 : n;
 }
 
 static int on_prereq(void *ud, char *pip, char *lip, int pport, int lport)
@@ -256,47 +314,78 @@ static double retry_after_parse(const char *v)
     return d < 0 ? 0 : d < RETRY_AFTER_MAX_S ? d : RETRY_AFTER_MAX_S;
 }
 
-/* Response header callback: keep the final response's Retry-After, which
- * evaluations honour when they retry (worker_hooks.done). */
+/* A header of the final response: keep its Retry-After, which evaluations
+ * honour when they retry (worker_hooks.done). */
+static void note_header(slot *s, const char *name, size_t nl, const char *v, size_t vl)
+{
+    if (nl != 11 || strncasecmp(name, "retry-after", 11) != 0)
+        return;
+    char val[RETRY_AFTER_VALUE_MAX + 1];
+    if (vl > RETRY_AFTER_VALUE_MAX)
+        return; /* not a value we know */
+    memcpy(val, v, vl);
+    val[vl] = '\0';
+    s->retry_after_s = retry_after_parse(val);
+}
+
+/* libcurl's header callback: raw lines, the status line of each response
+ * (interim ones included) first. */
 static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
 {
     slot *s = ud;
     size_t n = size * nitems;
-    static const char name[] = "retry-after:";
-    size_t nl = sizeof name - 1;
     if (n >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
         s->retry_after_s = -1; /* a new response (after 1xx): forget the last one's */
-    } else if (n > nl && strncasecmp(buf, name, nl) == 0) {
-        const char *v = buf + nl, *e = buf + n;
-        while (v < e && (*v == ' ' || *v == '\t'))
-            v++;
-        while (e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' ' || e[-1] == '\t'))
-            e--;
-        char val[RETRY_AFTER_VALUE_MAX + 1];
-        size_t vl = (size_t)(e - v);
-        if (vl <= RETRY_AFTER_VALUE_MAX) { /* longer: not a value we know */
-            memcpy(val, v, vl);
-            val[vl] = '\0';
-            s->retry_after_s = retry_after_parse(val);
-        }
+        return n;
     }
+    const char *colon = memchr(buf, ':', n), *e = buf + n;
+    if (!colon)
+        return n;
+    const char *v = colon + 1;
+    while (v < e && (*v == ' ' || *v == '\t'))
+        v++;
+    while (e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' ' || e[-1] == '\t'))
+        e--;
+    note_header(s, buf, (size_t)(colon - buf), v, (size_t)(e - v));
     return n;
+}
+
+/* h1's callbacks for the native transport. */
+static int on_h1_header(void *ud, const char *name, size_t nl, const char *v, size_t vl)
+{
+    note_header(ud, name, nl, v, vl);
+    return 0;
+}
+
+static int on_h1_body(void *ud, const char *p, size_t n)
+{
+    slot *s = ud;
+    if (!s->http_checked) {
+        s->http_status = s->resp.status;
+        s->http_checked = 1;
+    }
+    return slot_body(s, p, n, s->t_arrival_ns);
 }
 
 static bench_status slot_init(worker *w, slot *s, bench_err *err)
 {
     s->w = w;
     s->ready = 1;
+    s->fd = -1;
+    s->t_read_k = -1;
     dynbuf_init(&s->body, 64u << 20);
     dynbuf_init(&s->prompt, 64u << 20);
     dynbuf_init(&s->errbody, ERR_BODY_MAX);
     dynbuf_init(&s->text, HOOK_TEXT_MAX);
-    s->easy = curl_easy_init();
-    if (!s->easy)
-        return bench_fail(err, BENCH_ENOMEM, "worker %u: curl_easy_init failed", w->a.index);
+    dynbuf_init(&s->req, (64u << 20) + (16u << 10));
     bench_status st = sse_create(SSE_MAX_LINE, SSE_MAX_EVENT, on_event, s, &s->sse);
     if (st)
         return bench_fail(err, st, "worker %u: cannot create SSE parser", w->a.index);
+    if (w->native)
+        return BENCH_OK;
+    s->easy = curl_easy_init();
+    if (!s->easy)
+        return bench_fail(err, BENCH_ENOMEM, "worker %u: curl_easy_init failed", w->a.index);
     const run_config *c = w->a.cfg;
     CURL *e = s->easy;
     curl_easy_setopt(e, CURLOPT_URL, w->a.url);
@@ -339,6 +428,9 @@ static void slot_free(slot *s)
         return;
     if (s->easy)
         curl_easy_cleanup(s->easy);
+    if (s->fd >= 0)
+        close(s->fd);
+    dynbuf_free(&s->req);
     curl_slist_free_all(s->hdrs);
     sse_destroy(s->sse);
     dynbuf_free(&s->body);
@@ -348,7 +440,10 @@ static void slot_free(slot *s)
     free(s->ch);
 }
 
-/* Prepare request `id` and hand it to the multi handle. */
+static bench_status native_begin(worker *w, slot *s, bench_err *err);
+
+/* Prepare request `id` and hand it to the multi handle, or send it on the
+ * slot's own connection (native transport). */
 static bench_status slot_start(worker *w, slot *s, uint64_t id, int64_t t_sched_abs, bench_err *err)
 {
     const run_config *c = w->a.cfg;
@@ -406,46 +501,69 @@ static bench_status slot_start(worker *w, slot *s, uint64_t id, int64_t t_sched_
             return bench_wrap(err, st, "request %llu", (unsigned long long)s->rec.id);
     }
 
-    curl_slist_free_all(s->hdrs);
-    s->hdrs = NULL;
-    char h[512];
-    struct curl_slist *l = NULL;
-    l = curl_slist_append(l, "Content-Type: application/json");
-    l = l ? curl_slist_append(l, "Accept: text/event-stream") : NULL;
+    char rid[160];
     if (w->a.tag)
-        snprintf(h, sizeof h, "X-Request-Id: %s-%llu", w->a.tag, (unsigned long long)s->rec.id);
+        snprintf(rid, sizeof rid, "%s-%llu", w->a.tag, (unsigned long long)s->rec.id);
     else
-        snprintf(h, sizeof h, "X-Request-Id: c%d-%llu", w->a.level,
-                 (unsigned long long)s->rec.id);
-    l = l ? curl_slist_append(l, h) : NULL;
-    l = l ? curl_slist_append(l, "Expect:") : NULL;
-    if (l && w->a.api_key && *w->a.api_key) {
-        dynbuf auth;
-        dynbuf_init(&auth, 8192);
-        if (dynbuf_addf(&auth, "Authorization: Bearer %s", w->a.api_key) == BENCH_OK)
-            l = curl_slist_append(l, auth.p);
-        else
-            l = NULL;
-        dynbuf_free(&auth);
+        snprintf(rid, sizeof rid, "c%d-%llu", w->a.level, (unsigned long long)s->rec.id);
+    const char *key = w->a.api_key && *w->a.api_key ? w->a.api_key : NULL;
+    if (w->native) {
+        /* The whole request in one buffer, so that it leaves in one write. */
+        dynbuf_reset(&s->req);
+        if ((st = dynbuf_addf(&s->req,
+                              "POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: bench/" BENCH_VERSION
+                              "\r\nContent-Type: application/json\r\nAccept: "
+                              "text/event-stream\r\nX-Request-Id: %s\r\n",
+                              w->tgt.path, w->tgt.hostport, rid)) ||
+            (key && (st = dynbuf_addf(&s->req, "Authorization: Bearer %s\r\n", key))) ||
+            (st = dynbuf_addf(&s->req, "Content-Length: %zu\r\n\r\n", s->body.len)) ||
+            (st = dynbuf_add(&s->req, s->body.p ? s->body.p : "", s->body.len)))
+            return bench_fail(err, st, "request %llu: cannot build the HTTP request",
+                              (unsigned long long)s->rec.id);
+    } else {
+        curl_slist_free_all(s->hdrs);
+        s->hdrs = NULL;
+        char h[512];
+        struct curl_slist *l = NULL;
+        l = curl_slist_append(l, "Content-Type: application/json");
+        l = l ? curl_slist_append(l, "Accept: text/event-stream") : NULL;
+        snprintf(h, sizeof h, "X-Request-Id: %s", rid);
+        l = l ? curl_slist_append(l, h) : NULL;
+        l = l ? curl_slist_append(l, "Expect:") : NULL;
+        if (l && key) {
+            dynbuf auth;
+            dynbuf_init(&auth, 8192);
+            if (dynbuf_addf(&auth, "Authorization: Bearer %s", key) == BENCH_OK)
+                l = curl_slist_append(l, auth.p);
+            else
+                l = NULL;
+            dynbuf_free(&auth);
+        }
+        if (!l)
+            return bench_fail(err, BENCH_ENOMEM, "out of memory building request headers");
+        s->hdrs = l;
+        curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, s->hdrs);
+        curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, s->body.p);
+        curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)s->body.len);
+        CURLMcode mc = curl_multi_add_handle(w->multi, s->easy);
+        if (mc != CURLM_OK)
+            return bench_fail(err, BENCH_ESYS, "curl_multi_add_handle: %s",
+                              curl_multi_strerror(mc));
     }
-    if (!l)
-        return bench_fail(err, BENCH_ENOMEM, "out of memory building request headers");
-    s->hdrs = l;
-    curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, s->hdrs);
-    curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, s->body.p);
-    curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)s->body.len);
-    CURLMcode mc = curl_multi_add_handle(w->multi, s->easy);
-    if (mc != CURLM_OK)
-        return bench_fail(err, BENCH_ESYS, "curl_multi_add_handle: %s", curl_multi_strerror(mc));
     s->busy = 1;
     w->nbusy++;
     if (w->a.inflight) {
         int now_in = atomic_fetch_add_explicit(w->a.inflight, 1, memory_order_relaxed) + 1;
         int pk = atomic_load_explicit(w->a.peak, memory_order_relaxed);
-        while (now_in > pk && !atomic_compare_exchange_weak_explicit(
-                                  w->a.peak, &pk, now_in, memory_order_relaxed,
-                                  memory_order_relaxed))
+        while (now_in > pk &&
+               !atomic_compare_exchange_weak_explicit(w->a.peak, &pk, now_in, memory_order_relaxed,
+                                                      memory_order_relaxed))
             ;
+    }
+    if (w->native) {
+        s->t_start_abs = clock_now_ns();
+        s->retried = 0;
+        return native_begin(w, s, err);
     }
     return BENCH_OK;
 }
@@ -485,12 +603,11 @@ static int classify_curl(CURLcode res, const slot *s)
     }
 }
 
-/* Record the outcome of the request in slot s and free the slot. res is
- * curl's result, or -1 when the worker aborted the transfer itself. */
-static bench_status slot_finish(worker *w, slot *s, int res_or_abort, bench_err *err)
+/* Record the outcome of the request in slot s and free the slot: the
+ * transport has set s->http_status, s->ctype and any failure (slot_fail). */
+static bench_status slot_finish(worker *w, slot *s, bench_err *err)
 {
     int64_t now = clock_now_ns();
-    curl_multi_remove_handle(w->multi, s->easy);
     s->busy = 0;
     w->nbusy--;
     w->free_slots[w->nfree++] = (int)(s - w->slots);
@@ -498,33 +615,17 @@ static bench_status slot_finish(worker *w, slot *s, int res_or_abort, bench_err 
         atomic_fetch_sub_explicit(w->a.inflight, 1, memory_order_relaxed);
     req_record *r = &s->rec;
     r->t_end_ns = now - w->a.t0;
-    if (!s->http_checked) {
-        long code = 0;
-        curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
-        s->http_status = (int)code;
-    }
     r->http_status = s->http_status;
-    if (res_or_abort >= 0 && res_or_abort != CURLE_OK) {
-        CURLcode res = (CURLcode)res_or_abort;
-        if (s->http_status >= 400 && res == CURLE_WRITE_ERROR)
-            ; /* not ours: http error below */
-        else
-            slot_fail(s, classify_curl(res, s), "%s",
-                      s->curl_err[0] ? s->curl_err : curl_easy_strerror(res));
-    }
     if (s->fail_class == REQ_OK && (s->http_status < 200 || s->http_status >= 300)) {
         char m[200];
         oai_error_message(s->errbody.p ? s->errbody.p : "", s->errbody.len, m, sizeof m);
         slot_fail(s, REQ_HTTP_ERROR, "HTTP %d: %s", s->http_status, m);
     }
-    if (s->fail_class == REQ_OK && sse_event_count(s->sse) == 0) {
-        char *ctype = NULL;
-        curl_easy_getinfo(s->easy, CURLINFO_CONTENT_TYPE, &ctype);
+    if (s->fail_class == REQ_OK && sse_event_count(s->sse) == 0)
         slot_fail(s, REQ_PROTOCOL_ERROR,
                   "HTTP %d response carried no SSE events (Content-Type: %s); does the server "
                   "support \"stream\": true?",
-                  s->http_status, ctype ? ctype : "none");
-    }
+                  s->http_status, s->ctype[0] ? s->ctype : "none");
     if (s->fail_class == REQ_OK) {
         int pending = 0;
         sse_finish(s->sse, &pending);
@@ -581,6 +682,299 @@ static bench_status slot_finish(worker *w, slot *s, int res_or_abort, bench_err 
     return BENCH_OK;
 }
 
+/* libcurl's transfer of slot s ended: res is curl's result, or -1 when the
+ * worker aborted it. */
+static bench_status curl_finish(worker *w, slot *s, int res_or_abort, bench_err *err)
+{
+    curl_multi_remove_handle(w->multi, s->easy);
+    if (!s->http_checked) {
+        long code = 0;
+        curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
+        s->http_status = (int)code;
+    }
+    if (res_or_abort >= 0 && res_or_abort != CURLE_OK) {
+        CURLcode res = (CURLcode)res_or_abort;
+        if (s->http_status >= 400 && res == CURLE_WRITE_ERROR)
+            ; /* not ours: the HTTP error is recorded by slot_finish */
+        else
+            slot_fail(s, classify_curl(res, s), "%s",
+                      s->curl_err[0] ? s->curl_err : curl_easy_strerror(res));
+    }
+    char *ctype = NULL;
+    curl_easy_getinfo(s->easy, CURLINFO_CONTENT_TYPE, &ctype);
+    snprintf(s->ctype, sizeof s->ctype, "%s", ctype ? ctype : "");
+    return slot_finish(w, s, err);
+}
+
+/* ------------------------------------------------------------------------
+ * The native transport: HTTP/1.1 over the slot's own TCP connection
+ * (tsock.h, h1.h), read with the kernel's receive timestamps. One request
+ * at a time per connection, kept alive across the slot's requests, as
+ * libcurl keeps them. */
+
+static void native_watch(worker *w, slot *s, uint32_t events)
+{
+    if (s->evmask == events)
+        return;
+    struct epoll_event ev = {.events = events, .data.u64 = NATIVE_TAG | (uint64_t)(s - w->slots)};
+    if (epoll_ctl(w->epfd, s->evmask ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s->fd, &ev) == 0)
+        s->evmask = events;
+}
+
+static void native_close(slot *s)
+{
+    if (s->fd >= 0)
+        close(s->fd); /* which also takes it out of the epoll set */
+    s->fd = -1;
+    s->evmask = 0;
+    s->nstate = N_IDLE;
+    s->t_read_k = -1;
+}
+
+/* The request in slot s ended; keep its connection for the next one when
+ * `keep` (the response ended cleanly and the server allows it). */
+static bench_status native_finish(worker *w, slot *s, int keep, bench_err *err)
+{
+    if (keep)
+        s->nstate = N_IDLE; /* still watched for reading: a close is noticed */
+    else
+        native_close(s);
+    if (!s->http_checked && h1_headers_done(&s->resp))
+        s->http_status = s->resp.status;
+    snprintf(s->ctype, sizeof s->ctype, "%s", s->resp.ctype);
+    return slot_finish(w, s, err);
+}
+
+static bench_status native_fail(worker *w, slot *s, bench_err *err, int cls, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* Fail the request of slot s (the first failure recorded is its cause) and
+ * drop its connection. Returns only a fatal status. */
+static bench_status native_fail(worker *w, slot *s, bench_err *err, int cls, const char *fmt, ...)
+{
+    char m[sizeof s->fail_msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m, sizeof m, fmt, ap);
+    va_end(ap);
+    slot_fail(s, cls, "%s", m);
+    return native_finish(w, s, 0, err);
+}
+
+static bench_status native_connect(worker *w, slot *s, bench_err *err);
+
+/* The connection broke (error e) while the request of slot s was being
+ * sent or its reply read. A kept-alive connection the server had already
+ * closed, before any of the reply came, gets the request once more on a
+ * fresh connection, as libcurl does; anything else is a reset. */
+static bench_status native_broken(worker *w, slot *s, const char *op, int e, bench_err *err)
+{
+    if (s->reused && !s->retried && h1_empty(&s->resp)) {
+        native_close(s);
+        s->retried = 1;
+        s->reused = 0;
+        s->ai = 0;
+        return native_connect(w, s, err);
+    }
+    return native_fail(w, s, err, REQ_RESET, "%s: %s", op, e ? strerror(e) : "connection closed");
+}
+
+/* Send what is left of the request; then wait for the reply. */
+static bench_status native_send(worker *w, slot *s, bench_err *err)
+{
+    if (s->req_off == 0) {
+        /* The request's first byte is about to be written: the send time
+         * every latency is measured from (libcurl: on_prereq). */
+        s->t_send_abs_ns = clock_now_ns();
+        s->rec.t_send_ns = s->t_send_abs_ns - w->a.t0;
+    }
+    while (s->req_off < s->req.len) {
+        ssize_t r = send(s->fd, s->req.p + s->req_off, s->req.len - s->req_off, MSG_NOSIGNAL);
+        if (r > 0) {
+            s->req_off += (size_t)r;
+            continue;
+        }
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            /* Reading too: a server may answer (an error) before it has
+             * read the whole request. */
+            s->nstate = N_SENDING;
+            native_watch(w, s, EPOLLIN | EPOLLOUT);
+            return BENCH_OK;
+        }
+        return native_broken(w, s, "send", r < 0 ? errno : 0, err);
+    }
+    s->nstate = N_RECEIVING;
+    native_watch(w, s, EPOLLIN);
+    return BENCH_OK;
+}
+
+/* Connect slot s to the target's address s->ai or the next ones. */
+static bench_status native_connect(worker *w, slot *s, bench_err *err)
+{
+    h1_reset(&s->resp, on_h1_header, on_h1_body, s);
+    s->req_off = 0;
+    if (w->tgt.n == 0)
+        return native_fail(w, s, err, REQ_CONNECT_ERROR, "%s", w->tgt.resolve_error);
+    for (; s->ai < w->tgt.n; s->ai++) {
+        int rc = tsock_connect(&w->tgt, s->ai, &s->fd);
+        s->t_conn_abs = clock_now_ns();
+        if (rc == 0)
+            return native_send(w, s, err);
+        if (rc == EINPROGRESS) {
+            s->nstate = N_CONNECTING;
+            native_watch(w, s, EPOLLOUT);
+            return BENCH_OK;
+        }
+        s->last_errno = rc;
+    }
+    return native_fail(w, s, err, REQ_CONNECT_ERROR, "connect to %s port %d: %s", w->tgt.host,
+                       w->tgt.port, strerror(s->last_errno));
+}
+
+/* Send the request just prepared in slot s: on its kept-alive connection
+ * when the server has not closed it meanwhile, else on a new one. */
+static bench_status native_begin(worker *w, slot *s, bench_err *err)
+{
+    s->reused = 0;
+    s->ai = 0;
+    if (s->fd >= 0) {
+        char b;
+        ssize_t r = recv(s->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            h1_reset(&s->resp, on_h1_header, on_h1_body, s);
+            s->req_off = 0;
+            s->reused = 1;
+            return native_send(w, s, err);
+        }
+        native_close(s); /* closed by the server, or bytes nobody asked for */
+    }
+    return native_connect(w, s, err);
+}
+
+/* One read on slot s's connection, stamped by the kernel, through the
+ * HTTP/1.1 parser to the SSE parser. */
+static bench_status native_read(worker *w, slot *s, bench_err *err)
+{
+    int64_t kt;
+    ssize_t r = tsock_recv(s->fd, w->rxbuf, RX_BUF, &kt);
+    if (r < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+            return BENCH_OK;
+        return native_broken(w, s, "recv", errno, err);
+    }
+    if (r == 0) {
+        bench_err e;
+        if (h1_eof(&s->resp, &e) == BENCH_OK)
+            return native_finish(w, s, 0, err);
+        if (s->reused && !s->retried && h1_empty(&s->resp))
+            return native_broken(w, s, "recv", 0, err);
+        return native_fail(w, s, err, REQ_RESET, "%s", e.msg);
+    }
+    w->co_reads++;
+    if (kt >= 0) {
+        w->co_kreads++;
+        if (w->co_probing && s->t_read_k >= 0) {
+            int64_t gap = kt - s->t_read_k;
+            if (gap < COALESCE_BURST_NS)
+                w->co_bursts++;
+            else
+                stats_hist_add(&w->co_gaps, gap);
+        }
+        s->t_read_k = kt;
+        w->self.reads_kernel++;
+    } else {
+        kt = clock_now_ns();
+    }
+    w->self.reads++;
+    s->t_arrival_ns = kt;
+    size_t before = s->nch, used = 0;
+    bench_err e;
+    bench_status st = h1_feed(&s->resp, w->rxbuf, (size_t)r, &used, &e);
+    if (s->nch - before > 1)
+        w->co_multi++;
+    if (st == BENCH_EINTR) /* a callback stopped it; the cause is recorded */
+        return native_fail(w, s, err, REQ_PROTOCOL_ERROR, "stopped reading the response");
+    if (st)
+        return native_fail(w, s, err, REQ_PROTOCOL_ERROR, "%s", e.msg);
+    if (h1_done(&s->resp))
+        return native_finish(w, s, s->resp.keep_alive && used == (size_t)r, err);
+    return BENCH_OK;
+}
+
+/* Readiness of slot s's connection. An idle kept-alive connection that
+ * becomes readable was closed by the server (or sent bytes nobody asked
+ * for): it is dropped. */
+static bench_status native_io(worker *w, slot *s, uint32_t events, bench_err *err)
+{
+    if (!s->busy) {
+        native_close(s);
+        return BENCH_OK;
+    }
+    if (s->nstate == N_CONNECTING) {
+        int e = tsock_connect_result(s->fd);
+        if (e == 0)
+            return native_send(w, s, err);
+        native_close(s);
+        s->last_errno = e;
+        s->ai++;
+        return native_connect(w, s, err);
+    }
+    if (s->nstate == N_SENDING && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+        bench_status st = native_send(w, s, err);
+        if (st || !s->busy || s->nstate != N_RECEIVING)
+            return st;
+    }
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+        return native_read(w, s, err);
+    return BENCH_OK;
+}
+
+/* Read coalescing (docs/METRICS.md "Timestamps"). With every read
+ * stamped by the kernel, reading later changes no recorded time, so the
+ * loop may pause between turns and take many connections' events per
+ * wake-up, which is where a paced server's cost per chunk goes. What a
+ * pause must not do is merge two of one connection's events that the
+ * server sent apart: the earlier would get the later one's stamp. So the
+ * loop alternates a short probe without pauses, which measures the gaps
+ * between each connection's reads, and a longer phase pausing at most a
+ * quarter of the probe's 10th-percentile gap (bursts the server writes
+ * within COALESCE_BURST_NS excepted). No pause when bursts dominate (the
+ * reads are large anyway), when some read was not kernel-stamped, when a
+ * pause would gather fewer than COALESCE_MIN_READS reads, or for the next
+ * phase when the last one saw more reads carrying several tokens than its
+ * probe did (the server's pace changed under the pause). */
+static void coalesce_decide(worker *w, int64_t now)
+{
+    int64_t len = now - w->co_t0;
+    if (len < (w->co_probing ? COALESCE_PROBE_NS : COALESCE_PHASE_NS))
+        return;
+    double multi = w->co_reads ? (double)w->co_multi / (double)w->co_reads : 0;
+    int64_t win = 0;
+    if (!w->co_probing) {
+        /* A coalescing phase ended: probe next, and skip the pause after
+         * that probe if this phase merged events its probe did not. */
+        w->co_skip = multi > w->co_probe_multi + 0.05;
+    } else {
+        w->co_probe_multi = multi;
+        if (w->co_reads > 0 && w->co_kreads == w->co_reads && w->co_gaps.n > w->co_bursts &&
+            !w->co_skip && !w->a.cfg->busy_poll) {
+            win = (int64_t)(stats_hist_quantile_ns(&w->co_gaps, 10) / 4);
+            if (win > COALESCE_MAX_NS)
+                win = COALESCE_MAX_NS;
+            if ((double)w->co_reads * (double)win / (double)len < COALESCE_MIN_READS)
+                win = 0;
+        }
+        w->co_skip = 0;
+    }
+    w->co_probing = win == 0;
+    w->coalesce_ns = win;
+    w->co_t0 = now;
+    w->co_reads = w->co_kreads = w->co_multi = w->co_bursts = 0;
+    memset(&w->co_gaps, 0, sizeof w->co_gaps);
+}
+
 /* CURLMOPT_SOCKETFUNCTION: mirror curl's interest in a socket into the
  * worker's epoll set. */
 static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
@@ -623,12 +1017,21 @@ static bench_status check_deadlines(worker *w, int64_t now, int cancel_all, benc
 {
     const config_timeouts *t = &w->a.cfg->timeout;
     int64_t ft = (int64_t)(t->first_token_s * 1e9), idle = (int64_t)(t->idle_s * 1e9);
+    int64_t conn = (int64_t)(t->connect_s * 1e9), total = (int64_t)(t->total_s * 1e9);
     for (int i = 0; i < w->a.slots && w->nbusy > 0; i++) {
         slot *s = &w->slots[i];
         if (!s->busy)
             continue;
         if (cancel_all)
             slot_fail(s, REQ_CANCELLED, "cancelled: the run was interrupted");
+        /* libcurl keeps its own connect and total limits; the native
+         * transport's are kept here. */
+        else if (w->native && s->nstate == N_CONNECTING && now - s->t_conn_abs > conn)
+            slot_fail(s, REQ_TIMEOUT_CONNECT, "connect to %s port %d: timed out after %.3g s",
+                      w->tgt.host, w->tgt.port, t->connect_s);
+        else if (w->native && now - s->t_start_abs > total)
+            slot_fail(s, s->t_send_abs_ns ? REQ_TIMEOUT_TOTAL : REQ_TIMEOUT_CONNECT,
+                      "request timed out after %.3g s", t->total_s);
         else if (s->rec.t_first_token_ns < 0 && s->t_send_abs_ns && now - s->t_send_abs_ns > ft)
             slot_fail(s, REQ_TIMEOUT_FIRST_TOKEN, "no content token within %.3g s of sending",
                       t->first_token_s);
@@ -640,7 +1043,7 @@ static bench_status check_deadlines(worker *w, int64_t now, int cancel_all, benc
             slot_fail(s, REQ_TIMEOUT_IDLE, "no bytes for %.3g s", t->idle_s);
         else
             continue;
-        bench_status st = slot_finish(w, s, -1, err);
+        bench_status st = w->native ? native_finish(w, s, 0, err) : curl_finish(w, s, -1, err);
         if (st)
             return st;
     }
@@ -680,9 +1083,8 @@ static bench_status start_due(worker *w, int64_t now, int64_t *next_due, bench_e
                     *next_due = sched;
                     return BENCH_OK;
                 }
-                if (!atomic_compare_exchange_weak_explicit(w->a.next_id, &id, id + 1,
-                                                           memory_order_relaxed,
-                                                           memory_order_relaxed))
+                if (!atomic_compare_exchange_weak_explicit(
+                        w->a.next_id, &id, id + 1, memory_order_relaxed, memory_order_relaxed))
                     continue; /* another worker took it: look again */
             }
         }
@@ -706,8 +1108,7 @@ static bench_status drive(worker *w, curl_socket_t fd, int flags, bench_err *err
     int running = 0;
     CURLMcode mc = curl_multi_socket_action(w->multi, fd, flags, &running);
     if (mc != CURLM_OK)
-        return bench_fail(err, BENCH_ESYS, "curl_multi_socket_action: %s",
-                          curl_multi_strerror(mc));
+        return bench_fail(err, BENCH_ESYS, "curl_multi_socket_action: %s", curl_multi_strerror(mc));
     CURLMsg *msg;
     int left;
     while ((msg = curl_multi_info_read(w->multi, &left)) != NULL) {
@@ -715,7 +1116,7 @@ static bench_status drive(worker *w, curl_socket_t fd, int flags, bench_err *err
             continue;
         slot *s = NULL;
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
-        bench_status st = slot_finish(w, s, (int)msg->data.result, err);
+        bench_status st = curl_finish(w, s, (int)msg->data.result, err);
         if (st)
             return st;
     }
@@ -801,7 +1202,23 @@ static void *worker_main(void *arg)
          * the cost of the thread's whole core. */
         if (w->a.cfg->busy_poll && w->nbusy > 0)
             until = now;
-        stats_hist_add(&w->self.lag, clock_now_ns() - woke);
+        int64_t t_work = clock_now_ns();
+        stats_hist_add(&w->self.lag, t_work - woke);
+        if (w->native) {
+            coalesce_decide(w, t_work);
+            /* Read coalescing: pause until the turn's window is over, so
+             * the next wait finds many connections' events at once. */
+            int64_t pause_to = woke + w->coalesce_ns;
+            if (pause_to > until)
+                pause_to = until;
+            if (w->coalesce_ns > 0 && w->nbusy > 0 && pause_to > t_work) {
+                struct timespec ts = {(time_t)(pause_to / 1000000000LL),
+                                      (long)(pause_to % 1000000000LL)};
+                clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+                w->self.pauses++;
+                now = clock_now_ns();
+            }
+        }
         int n = wait_events(w, evs, until, now);
         woke = clock_now_ns();
         w->self.wakeups++;
@@ -814,6 +1231,12 @@ static void *worker_main(void *arg)
         if (n == 0)
             stats_hist_add(&w->self.lag, woke - until);
         for (int i = 0; i < n; i++) {
+            if (evs[i].data.u64 & NATIVE_TAG) {
+                slot *s = &w->slots[evs[i].data.u64 & ~NATIVE_TAG];
+                if ((st = native_io(w, s, evs[i].events, err)))
+                    goto out;
+                continue;
+            }
             int flags = 0;
             if (evs[i].events & (EPOLLIN | EPOLLHUP))
                 flags |= CURL_CSELECT_IN;
@@ -838,6 +1261,43 @@ out:
     return NULL;
 }
 
+/* A proxy libcurl would go through for url (its environment variables);
+ * libcurl then keeps the requests, since the native transport speaks to
+ * the server directly. */
+static int proxy_set(void)
+{
+    static const char *const vars[] = {"http_proxy", "all_proxy", "ALL_PROXY"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v)
+            return 1;
+    }
+    return 0;
+}
+
+bench_status worker_transport(const run_config *cfg, const char *url, int *native, bench_err *err)
+{
+    int t = cfg->transport;
+    const char *env = getenv("BENCH_TRANSPORT");
+    if (t == CONFIG_TRANSPORT_AUTO && env && *env) {
+        if (strcmp(env, "native") == 0)
+            t = CONFIG_TRANSPORT_NATIVE;
+        else if (strcmp(env, "libcurl") == 0)
+            t = CONFIG_TRANSPORT_LIBCURL;
+        else if (strcmp(env, "auto") != 0)
+            return bench_fail(err, BENCH_EUSAGE,
+                              "$BENCH_TRANSPORT: '%s' is not auto, native or libcurl", env);
+    }
+    if (t == CONFIG_TRANSPORT_NATIVE && strncasecmp(url, "http://", 7) != 0)
+        return bench_fail(err, BENCH_EUSAGE,
+                          "--transport native: the built-in client speaks plain http:// only, "
+                          "not '%s' (use auto or libcurl)",
+                          url);
+    *native = t == CONFIG_TRANSPORT_NATIVE ||
+              (t == CONFIG_TRANSPORT_AUTO && strncasecmp(url, "http://", 7) == 0 && !proxy_set());
+    return BENCH_OK;
+}
+
 bench_status worker_create(const worker_args *a, worker **out, bench_err *err)
 {
     bench_status st = BENCH_OK;
@@ -850,6 +1310,18 @@ bench_status worker_create(const worker_args *a, worker **out, bench_err *err)
     w->a = *a;
     w->epfd = -1;
     w->curl_due = -1;
+    w->co_probing = 1;
+    if ((st = worker_transport(a->cfg, a->url, &w->native, err)))
+        goto out;
+    w->self.native = w->native;
+    if (w->native) {
+        if ((st = tsock_target_init(&w->tgt, a->url, err)))
+            goto out;
+        if (!(w->rxbuf = malloc(RX_BUF))) {
+            st = bench_fail(err, BENCH_ENOMEM, "worker %u: out of memory", a->index);
+            goto out;
+        }
+    }
     pthread_mutex_init(&w->lock, NULL);
     w->multi = curl_multi_init();
     w->slots = calloc((size_t)a->slots, sizeof *w->slots);
@@ -860,8 +1332,7 @@ bench_status worker_create(const worker_args *a, worker **out, bench_err *err)
     }
     w->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (w->epfd < 0) {
-        st = bench_fail(err, BENCH_ESYS, "worker %u: epoll_create1: %s", a->index,
-                        strerror(errno));
+        st = bench_fail(err, BENCH_ESYS, "worker %u: epoll_create1: %s", a->index, strerror(errno));
         goto out;
     }
     /* Slots are handed out from the top of the stack: slot 0 first, so a
@@ -950,7 +1421,7 @@ void worker_destroy(worker *w)
         pthread_join(w->thread, NULL);
     if (w->slots) {
         for (int i = 0; i < w->a.slots; i++) {
-            if (w->slots[i].ready && w->slots[i].busy && w->multi)
+            if (w->slots[i].ready && w->slots[i].busy && w->multi && w->slots[i].easy)
                 curl_multi_remove_handle(w->multi, w->slots[i].easy);
             slot_free(&w->slots[i]);
         }
@@ -961,6 +1432,7 @@ void worker_destroy(worker *w)
         close(w->epfd);
     free(w->slots);
     free(w->free_slots);
+    free(w->rxbuf);
     free(w->rows);
     free(w->chunks);
     free(w->errors);

@@ -1,9 +1,12 @@
 /* worker.h - one load-generator thread.
  *
- * A worker owns a libcurl multi handle driven through its socket interface
- * (curl_multi_socket_action) from the worker's own epoll set, up to `slots`
- * easy handles (HTTP/1.1 keep-alive connections reused across its requests,
- * created on first use), an SSE parser per slot and its own record tables:
+ * A worker drives up to `slots` requests at a time from its own epoll set,
+ * over one of two transports: the native one (plain http://: its own
+ * HTTP/1.1 connections, tsock.h and h1.h, every read stamped by the
+ * kernel) or libcurl's multi handle through its socket interface
+ * (curl_multi_socket_action; https, proxies). Either way each slot keeps
+ * its HTTP/1.1 connection alive across its requests (created on first
+ * use) and has an SSE parser; the worker has its own record tables:
  * nothing is shared with other workers in the hot path but the level's
  * request counter, from which every worker takes the id of its next request,
  * and the in-flight gauge. Closed loop: each slot sends its next request the
@@ -73,17 +76,21 @@ typedef struct {
      * offsets, n_requests of them, borrowed); NULL for the closed loop. */
     const int64_t *arrival_ns;
     int64_t t_level;
-    const char *tag;          /* X-Request-Id prefix; NULL = "c<level>" */
-    _Atomic int *inflight;    /* shared gauge of requests in flight, or NULL */
-    _Atomic int *peak;        /* its high-water mark, or NULL */
+    const char *tag;       /* X-Request-Id prefix; NULL = "c<level>" */
+    _Atomic int *inflight; /* shared gauge of requests in flight, or NULL */
+    _Atomic int *peak;     /* its high-water mark, or NULL */
 } worker_args;
 
 /* What a worker measured of itself, from its start to its end. */
 typedef struct {
     double wall_s;
-    double cpu_s;      /* this thread's user + system CPU (RUSAGE_THREAD) */
-    uint64_t wakeups;  /* event-loop iterations */
-    stats_hist lag;    /* event-loop lag samples, ns (docs/METRICS.md "Client") */
+    double cpu_s;          /* this thread's user + system CPU (RUSAGE_THREAD) */
+    uint64_t wakeups;      /* event-loop iterations */
+    stats_hist lag;        /* event-loop lag samples, ns (docs/METRICS.md "Client") */
+    int native;            /* the native transport carried the requests (else libcurl) */
+    uint64_t reads;        /* native: reads of response bytes */
+    uint64_t reads_kernel; /* native: those stamped by the kernel */
+    uint64_t pauses;       /* native: read-coalescing pauses taken */
 } worker_self;
 
 typedef struct {
@@ -92,6 +99,15 @@ typedef struct {
 } worker_error;
 
 typedef struct worker worker;
+
+/* Whether requests to url go through the native transport (the built-in
+ * HTTP/1.1 client, reads stamped by the kernel: docs/METRICS.md
+ * "Timestamps") rather than libcurl, in *native: --transport native, or
+ * auto (the default) for a plain http:// URL with no proxy variable set.
+ * With --transport auto, $BENCH_TRANSPORT (auto, native or libcurl)
+ * chooses instead when set. BENCH_EUSAGE for a bad $BENCH_TRANSPORT, or
+ * native asked for a URL that is not plain http. */
+bench_status worker_transport(const run_config *cfg, const char *url, int *native, bench_err *err);
 
 /* Allocate a worker (curl handles, buffers). a is copied; the pointers in it
  * are borrowed and must outlive the worker. Free with worker_destroy. */
