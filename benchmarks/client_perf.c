@@ -509,9 +509,10 @@ static int mode_paced(void)
  * accuracy: the results file against the simulator's send log. */
 
 typedef struct {
-    int64_t role; /* -1: none */
-    int n;        /* token times held */
-    int64_t *t;   /* cap tokens */
+    int64_t arrival; /* kernel's receive time of the request's first byte; -1: none */
+    int64_t role;    /* -1: none */
+    int n;           /* token times held */
+    int64_t *t;      /* cap tokens */
 } log_req;
 
 typedef struct {
@@ -520,7 +521,8 @@ typedef struct {
     int cap_tokens;
 } send_log;
 
-/* Load the log of one level c: keys "c<c>-<id>". */
+/* Load the log of one level c: keys "c<c>-<id>". Kinds other than arrival,
+ * role and token (finish, usage, faults, any new one) are skipped. */
 static int log_load(const char *path, int c, size_t max_id, int cap_tokens, send_log *l)
 {
     FILE *f = fopen(path, "r");
@@ -536,6 +538,7 @@ static int log_load(const char *path, int c, size_t max_id, int cap_tokens, send
         return -1;
     }
     for (size_t i = 0; i < max_id; i++) {
+        l->r[i].arrival = -1;
         l->r[i].role = -1;
         l->r[i].t = pool + i * (size_t)cap_tokens;
     }
@@ -552,6 +555,8 @@ static int log_load(const char *path, int c, size_t max_id, int cap_tokens, send
             q->t[q->n++] = t;
         else if (strcmp(kind, "role") == 0)
             q->role = t;
+        else if (strcmp(kind, "arrival") == 0)
+            q->arrival = t;
     }
     fclose(f);
     return 0;
@@ -565,24 +570,33 @@ static void log_free(send_log *l)
 }
 
 /* What one level's comparison found, in microseconds. TTFT as the client
- * computes it (first token - send) against the log's (first token - role
- * event, which the simulator sends on arrival) differs by two parts: the
- * first token's stamp error (client's arrival stamp - the log's send time)
- * and the request path (the log's arrival - the client's send: loopback
- * transit, the simulator reading and parsing the request, and its queue).
- * A closed-loop level opens with c requests at once, which the simulator
- * reads one by one: its log then puts their arrival late by up to its
- * whole queue, which is the reference's error, not the client's. So TTFT
- * is also summarised in the steady state, requests after the first
- * warm-up + c. */
+ * computes it (first token - send) against the log's (first token - the
+ * request's arrival line: the kernel's receive time of its first byte,
+ * docs/SIMULATOR.md) differs by two parts: the first token's stamp error
+ * (client's arrival stamp - the log's send time) and the request path (the
+ * log's arrival - the client's send: the client's own work between its send
+ * stamp and the write, and loopback transit). The simulator's wake-up,
+ * reading and parsing, and its queue (a closed-loop level opens with c
+ * requests at once, which the simulator reads one by one) come after the
+ * arrival and are in both TTFTs, so they cancel. A request without an
+ * arrival line falls back to the role event (sent when the simulator has
+ * parsed the request), which puts all of that back into the path; such
+ * requests are counted. The role-based comparison is also kept, as the
+ * figure before arrival lines existed, with the simulator's own part
+ * (role - arrival) beside it. TTFT is also summarised in the steady state,
+ * requests after the first warm-up + c, the opening burst being where the
+ * role reference was worst. */
 typedef struct {
     stats_dist chunk_us;       /* client chunk stamp - log send time, every chunk */
     stats_dist ttft_us;        /* |client TTFT - log TTFT|, every request */
     stats_dist ttft_steady_us; /* the same, requests after the opening burst */
     stats_dist first_us;       /* first token's stamp error alone, every request */
     stats_dist path_us;        /* log arrival - client send, steady state */
+    stats_dist ttft_role_us;   /* |client TTFT - (first token - role)|, steady state */
+    stats_dist sim_us;         /* role - arrival: the simulator's own part, steady state */
     stats_dist itl_us;         /* |client gap - log gap| between consecutive chunks */
     size_t unmatched;          /* requests without a matching log (none expected) */
+    size_t no_arrival;         /* compared against the role line: no arrival line */
 } accuracy_fig;
 
 static int accuracy_compare(const char *h5, const send_log *l, int c, uint64_t burst,
@@ -592,8 +606,9 @@ static int accuracy_compare(const char *h5, const send_log *l, int c, uint64_t b
     bench_err e;
     req_record *rows = NULL;
     chunk_record *ch = NULL;
-    double *ce = NULL, *te = NULL, *ts = NULL, *fe = NULL, *pe = NULL, *ie = NULL;
-    size_t n = 0, nce = 0, nte = 0, nts = 0, nfe = 0, npe = 0, nie = 0;
+    double *ce = NULL, *te = NULL, *ts = NULL, *fe = NULL, *pe = NULL, *ie = NULL, *re = NULL,
+           *se = NULL;
+    size_t n = 0, nce = 0, nte = 0, nts = 0, nfe = 0, npe = 0, nie = 0, nre = 0, nse = 0;
     uint64_t nch = 0;
     int rc = -1;
     memset(a, 0, sizeof *a);
@@ -609,7 +624,10 @@ static int accuracy_compare(const char *h5, const send_log *l, int c, uint64_t b
     ts = malloc((n + 1) * sizeof *ts);
     fe = malloc((n + 1) * sizeof *fe);
     pe = malloc((n + 1) * sizeof *pe);
-    if (!ch || !ce || !ie || !te || !ts || !fe || !pe || results_read_chunks(f, c, 0, nch, ch, &e))
+    re = malloc((n + 1) * sizeof *re);
+    se = malloc((n + 1) * sizeof *se);
+    if (!ch || !ce || !ie || !te || !ts || !fe || !pe || !re || !se ||
+        results_read_chunks(f, c, 0, nch, ch, &e))
         goto out;
     int64_t t0 = results_file_t0_monotonic(f);
     for (size_t i = 0; i < n; i++) {
@@ -629,14 +647,23 @@ static int accuracy_compare(const char *h5, const send_log *l, int c, uint64_t b
                 ie[nie++] = fabs((double)(cg - sg)) / 1e3;
             }
         }
-        if (q->role >= 0 && r->chunk_count > 0) {
-            int64_t client = r->t_first_token_ns - r->t_send_ns, server = q->t[0] - q->role;
+        /* The server's notion of the request's arrival: its arrival line,
+         * else (counted) the role event. */
+        int64_t ref = q->arrival >= 0 ? q->arrival : q->role;
+        if (ref >= 0 && r->chunk_count > 0) {
+            a->no_arrival += q->arrival < 0;
+            int64_t client = r->t_first_token_ns - r->t_send_ns, server = q->t[0] - ref;
             double d = fabs((double)(client - server)) / 1e3;
             te[nte++] = d;
             fe[nfe++] = (double)(t0 + r->t_first_token_ns - q->t[0]) / 1e3;
             if (r->id >= burst) {
                 ts[nts++] = d;
-                pe[npe++] = (double)(q->role - (t0 + r->t_send_ns)) / 1e3;
+                pe[npe++] = (double)(ref - (t0 + r->t_send_ns)) / 1e3;
+                if (q->role >= 0) {
+                    re[nre++] = fabs((double)(client - (q->t[0] - q->role))) / 1e3;
+                    if (q->arrival >= 0)
+                        se[nse++] = (double)(q->role - q->arrival) / 1e3;
+                }
             }
         }
     }
@@ -645,6 +672,8 @@ static int accuracy_compare(const char *h5, const send_log *l, int c, uint64_t b
     stats_dist_compute(ts, nts, &a->ttft_steady_us);
     stats_dist_compute(fe, nfe, &a->first_us);
     stats_dist_compute(pe, npe, &a->path_us);
+    stats_dist_compute(re, nre, &a->ttft_role_us);
+    stats_dist_compute(se, nse, &a->sim_us);
     stats_dist_compute(ie, nie, &a->itl_us);
     rc = 0;
 out:
@@ -657,6 +686,8 @@ out:
     free(ts);
     free(fe);
     free(pe);
+    free(re);
+    free(se);
     free(ie);
     return rc;
 }
@@ -735,12 +766,16 @@ static int mode_accuracy(void)
             return 1;
         }
         log_free(&l);
-        printf("  c=%d (%ld requests; %zu without a matching log)\n", c, reqs[i], a[i].unmatched);
+        printf("  c=%d (%ld requests; %zu without a matching log; %zu without an arrival line, "
+               "compared from their role line)\n",
+               c, reqs[i], a[i].unmatched, a[i].no_arrival);
         print_dist("chunk stamp - log send time", &a[i].chunk_us);
         print_dist("|TTFT client - TTFT log|, all", &a[i].ttft_us);
         print_dist("|TTFT client - TTFT log|, steady state", &a[i].ttft_steady_us);
         print_dist("  first token stamp - log send time", &a[i].first_us);
         print_dist("  log arrival - client send, steady state", &a[i].path_us);
+        print_dist("|TTFT client - TTFT from role|, steady state", &a[i].ttft_role_us);
+        print_dist("  role - arrival (simulator), steady state", &a[i].sim_us);
         print_dist("|ITL client - ITL log|", &a[i].itl_us);
     }
     char m[256], fig[128];

@@ -319,6 +319,7 @@ static fault_choice fault_decide(const fault_plan *fp, uint64_t seed, uint64_t k
  * Server state. */
 
 typedef struct sim_stream sim_stream;
+typedef struct sim_conn sim_conn;
 
 /* A gathered event's send-log line, waiting for its write. kind is a
  * string literal. */
@@ -355,13 +356,35 @@ typedef struct {
     sim_pending *pend; /* owned: room for cappend lines */
     size_t npend, cappend;
     dynbuf zd; /* reused: the token events of one batch */
+    /* --log-sends: each connection's arrival watch ("Arrival times"),
+     * indexed by its descriptor; the connections accepted but not yet set
+     * up, and the event (priority 0) that sets them up. */
+    sim_conn **conns; /* owned, nconns slots */
+    size_t nconns;
+    sim_conn *conn_new;
+    struct event *conn_setup;
+    uint64_t arrival_fallbacks; /* arrival lines without a kernel timestamp */
 } sim_server;
+
+/* --log-sends: one connection's watch for the kernel's receive time of its
+ * next request's first byte ("Arrival times"). */
+struct sim_conn {
+    sim_server *srv;
+    sim_conn *next_new;              /* on srv->conn_new until set up */
+    struct bufferevent *bev;         /* evhttp's: names the connection */
+    struct evhttp_connection *evcon; /* NULL until its first request */
+    struct event *peek;              /* EV_READ, priority 0, one-shot */
+    evutil_socket_t fd;
+    int64_t arrival_ns; /* the next request's first byte (CLOCK_MONOTONIC); -1: none */
+    sim_stream *stream; /* the generation using the connection, if any */
+};
 
 struct sim_stream {
     sim_server *srv;
     sim_stream *prev, *next;
     struct evhttp_request *req;      /* owned by evhttp until it detaches it */
     struct evhttp_connection *evcon; /* borrowed */
+    sim_conn *conn;                  /* its connection's watch (--log-sends), else NULL */
     struct event *timer;
     rng r;
     uint64_t k;
@@ -540,11 +563,28 @@ static void stream_free(sim_stream *s)
     free(s);
 }
 
+static void on_conn_close(struct evhttp_connection *evcon, void *arg);
+
+/* The stream starts caring about its connection closing: through the
+ * connection's watch when it has one (which owns the close callback), else
+ * with a close callback of its own. */
+static void stream_watch_conn(sim_stream *s)
+{
+    if (s->conn)
+        s->conn->stream = s;
+    else if (s->evcon)
+        evhttp_connection_set_closecb(s->evcon, on_conn_close, s);
+}
+
 /* The stream stops caring about its connection closing. */
 static void stream_release_conn(sim_stream *s)
 {
-    if (s->evcon)
+    if (s->conn) {
+        if (s->conn->stream == s)
+            s->conn->stream = NULL;
+    } else if (s->evcon) {
         evhttp_connection_set_closecb(s->evcon, NULL, NULL);
+    }
 }
 
 /* Drop the connection without a proper end. rst: send a TCP reset rather
@@ -568,14 +608,17 @@ static void stream_drop(sim_stream *s, int rst)
 /* evhttp tells us the connection is going away under a stream (client
  * disconnect, write error or timeout, or server shutdown). When evhttp has
  * detached the unfinished request from the connection, it is ours to free. */
-static void on_conn_close(struct evhttp_connection *evcon, void *arg)
+static void stream_conn_gone(sim_stream *s)
 {
-    sim_stream *s = arg;
-    (void)evcon;
-    evhttp_connection_set_closecb(evcon, NULL, NULL);
     if (evhttp_request_get_connection(s->req) == NULL)
         evhttp_request_free(s->req);
     stream_free(s);
+}
+
+static void on_conn_close(struct evhttp_connection *evcon, void *arg)
+{
+    evhttp_connection_set_closecb(evcon, NULL, NULL);
+    stream_conn_gone(arg);
 }
 
 /* Non-streaming requests write nothing until the end, so evhttp would not
@@ -1174,6 +1217,336 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 /* ------------------------------------------------------------------------
+ * Arrival times (--log-sends).
+ *
+ * Each generation request gets an "arrival" line: the kernel's software
+ * receive timestamp of the request's first byte, so that the log's TTFT
+ * can start where the client's ends (its send) minus only the loopback
+ * transit, and not at the role event, which also carries the simulator's
+ * own wake-up and parsing. The listening socket has SO_TIMESTAMPNS, which
+ * accepted sockets inherit; a one-byte recvmsg(MSG_PEEK) then returns the
+ * receive time (CLOCK_REALTIME) of the segment holding the first unread
+ * byte, without consuming it.
+ *
+ * So the peek must come before evhttp reads that byte. libevent 2.1.12 has
+ * no hook between one request and the next (evhttp_set_newreqcb is 2.2),
+ * so every connection has a watch: a one-shot EV_READ event at priority 0,
+ * the loop's other events (evhttp's, the streams' timers) being at the
+ * default 1 (event_base_priority_init, done only with --log-sends). When a
+ * segment makes the socket readable, the watch's callback runs before
+ * evhttp's read in the same loop iteration. It is armed
+ *   - when the connection is set up: evhttp_set_bevcb tells us of each new
+ *     connection (its bufferevent, before evhttp gives it the descriptor),
+ *     and activates conn_setup, a priority-0 event that runs before the
+ *     connection's first read can; it peeks at once, then arms the watch;
+ *   - by on_request, for the connection's next request (all of the current
+ *     one has been read by then), unless evhttp already holds bytes beyond
+ *     it (a pipelined request: its first byte is gone, and it falls back).
+ * The watch is one-shot: it takes one stamp and stays disarmed until the
+ * next on_request, so it never spins while evhttp is not reading (evhttp
+ * stops reading a POST's socket until its response is done). A peeked
+ * segment is not used when evhttp already holds unread bytes, which come
+ * before it (it is then not the start of a request). evhttp's own reading
+ * and buffers are untouched. on_request takes the request's stamp; a
+ * request without one (no watch, a pipelined request, no timestamp in the
+ * control message) gets the time on_request runs instead, and is counted;
+ * sim_run says how many at exit. The kernel stamps segments only some
+ * milliseconds after the first socket asks (wait_rx_timestamps), so sim_run
+ * waits for that before it reports ready.
+ *
+ * Cost with --log-sends: per connection one recvmsg and an event; per
+ * request one recvmsg and an epoll_ctl, and one loop iteration in which
+ * priority-1 callbacks due then wait for the next pass (an extra epoll
+ * wait, about a microsecond). Without --log-sends none of this exists: no
+ * priorities, no bevcb, no watches.
+ *
+ * What the stamp is: when the kernel received the segment holding the
+ * request's first byte (loopback: at the sender's transmit, within
+ * microseconds). A request written in several segments that the kernel
+ * coalesced before the peek carries the latest one's time (TCP keeps the
+ * newer stamp when it merges segments); on loopback a request of one write
+ * is one segment.
+ *
+ * Conversion to CLOCK_MONOTONIC: offset = CLOCK_REALTIME - the midpoint of
+ * two CLOCK_MONOTONIC reads taken around it, right after the peek. Its
+ * error is at most half the span of those reads (tens of nanoseconds with
+ * the vDSO) plus any step of CLOCK_REALTIME (clock_settime, a leap second)
+ * between the kernel's stamp and the conversion, which follows it within
+ * the loop's latency; NTP's slewing changes both clocks alike. A stamp
+ * that converts to after the conversion, or to more than
+ * SIM_ARRIVAL_MAX_AGE_NS before it, is discarded.
+ *
+ * Lifetime: the watch of a connection that has had a request owns
+ * evhttp's close callback for it (a stream then registers with the watch,
+ * not with evhttp; on_watch_close ends both), so its event is freed before
+ * evhttp closes the descriptor. Before its first request a connection ends
+ * only by the client (evhttp's own closes, Connection: close and errors,
+ * follow a request or are answered by evhttp alone after a byte arrived):
+ * the socket is then readable, the watch fires first, sees the end or the
+ * byte, and is left disarmed; its entry is replaced when the descriptor
+ * comes back, or freed at exit. */
+
+#define SIM_ARRIVAL_MAX_AGE_NS (60 * 1000000000LL)
+
+static int64_t timespec_ns(const struct timespec *t)
+{
+    return (int64_t)t->tv_sec * 1000000000LL + t->tv_nsec;
+}
+
+/* One byte from fd (flags: recvmsg's) and the SCM_TIMESTAMPNS that came
+ * with it. Returns recvmsg's result; *have: whether *rx was filled. */
+static ssize_t recv_stamped(evutil_socket_t fd, int flags, struct timespec *rx, int *have)
+{
+    char byte;
+    union {
+        char buf[CMSG_SPACE(sizeof(struct timespec))];
+        struct cmsghdr align;
+    } ctl;
+    struct iovec iov = {&byte, 1};
+    struct msghdr mh;
+    memset(&mh, 0, sizeof mh);
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = ctl.buf;
+    mh.msg_controllen = sizeof ctl.buf;
+    *have = 0;
+    ssize_t n = recvmsg(fd, &mh, flags);
+    if (n <= 0 || (mh.msg_flags & MSG_CTRUNC))
+        return n;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS &&
+            cm->cmsg_len >= CMSG_LEN(sizeof *rx)) {
+            memcpy(rx, CMSG_DATA(cm), sizeof *rx);
+            *have = 1;
+        }
+    return n;
+}
+
+/* Peek at the first unread byte on fd. Returns 1 when there is one (*t_ns
+ * then is the kernel's receive time of the segment holding it, on
+ * CLOCK_MONOTONIC, or -1 when no usable timestamp came with it), 0 when
+ * there is none yet, -1 at the end of the stream or on an error. */
+static int peek_arrival(evutil_socket_t fd, int64_t *t_ns)
+{
+    struct timespec rx;
+    int have;
+    ssize_t n = recv_stamped(fd, MSG_PEEK | MSG_DONTWAIT, &rx, &have);
+    if (n < 0)
+        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
+    if (n == 0)
+        return -1;
+    *t_ns = -1;
+    if (!have)
+        return 1;
+    struct timespec m1, r, m2;
+    clock_gettime(CLOCK_MONOTONIC, &m1);
+    clock_gettime(CLOCK_REALTIME, &r);
+    clock_gettime(CLOCK_MONOTONIC, &m2);
+    int64_t mono = timespec_ns(&m1) + (timespec_ns(&m2) - timespec_ns(&m1)) / 2;
+    int64_t t = timespec_ns(&rx) - (timespec_ns(&r) - mono);
+    if (t <= timespec_ns(&m2) && timespec_ns(&m2) - t < SIM_ARRIVAL_MAX_AGE_NS)
+        *t_ns = t;
+    return 1;
+}
+
+/* The kernel stamps received segments only while some socket wants it,
+ * and turns that on for the first one in a deferred job
+ * (net_enable_timestamp): for a few milliseconds after the listening
+ * socket asked, segments arrive without a stamp (TCP then gives no
+ * SCM_TIMESTAMPNS). So before sim_run reports ready, send bytes to itself
+ * over loopback TCP until one comes stamped (up to about 2 s). Returns 0
+ * when one did. */
+static int wait_rx_timestamps(void)
+{
+    int one = 1, rc = -1;
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int a = -1;
+    struct sockaddr_in sa;
+    socklen_t sl = sizeof sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (l < 0 || c < 0 || setsockopt(l, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) ||
+        bind(l, (struct sockaddr *)&sa, sizeof sa) || listen(l, 1) ||
+        getsockname(l, (struct sockaddr *)&sa, &sl) ||
+        connect(c, (struct sockaddr *)&sa, sizeof sa) ||
+        (a = accept4(l, NULL, NULL, SOCK_CLOEXEC)) < 0)
+        goto out;
+    for (int i = 0; i < 2000 && rc; i++) {
+        struct timespec rx, ms = {0, 1000000};
+        int have;
+        if (send(c, "x", 1, MSG_NOSIGNAL) != 1 || recv_stamped(a, 0, &rx, &have) != 1)
+            break;
+        if (have)
+            rc = 0;
+        else
+            nanosleep(&ms, NULL);
+    }
+out:
+    if (a >= 0)
+        close(a);
+    if (c >= 0)
+        close(c);
+    if (l >= 0)
+        close(l);
+    return rc;
+}
+
+/* Stamp the connection's next request if its first byte is there, else
+ * arm the watch. */
+static void watch_take(sim_conn *c)
+{
+    int64_t t;
+    int r = peek_arrival(c->fd, &t);
+    if (r == 0) {
+        event_add(c->peek, NULL);
+        return;
+    }
+    /* r < 0: the connection is ending (evhttp sees it too). Bytes evhttp
+     * already holds come before the peeked one, which is then not a
+     * request's first. */
+    if (r > 0 && evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+        c->arrival_ns = t;
+}
+
+static void on_watch_peek(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    watch_take(arg);
+}
+
+static void watch_free(sim_conn *c)
+{
+    sim_server *srv = c->srv;
+    if (c->fd >= 0 && (size_t)c->fd < srv->nconns && srv->conns[c->fd] == c)
+        srv->conns[c->fd] = NULL;
+    if (c->peek)
+        event_free(c->peek);
+    free(c);
+}
+
+/* evhttp is closing a watched connection (its descriptor still open): the
+ * stream on it, if any, ends as with on_conn_close. */
+static void on_watch_close(struct evhttp_connection *evcon, void *arg)
+{
+    sim_conn *c = arg;
+    sim_stream *s = c->stream;
+    evhttp_connection_set_closecb(evcon, NULL, NULL);
+    watch_free(c);
+    if (s)
+        stream_conn_gone(s);
+}
+
+/* evhttp_set_bevcb: a connection was accepted. The bufferevent is the one
+ * evhttp makes itself without this callback (libevent 2.1.12,
+ * evhttp_connection_base_bufferevent_new: no fd, no options). Its watch is
+ * set up by on_conn_setup, once evhttp has given it the descriptor; the
+ * extra reference keeps it valid until then. */
+static struct bufferevent *on_conn_bev(struct event_base *base, void *arg)
+{
+    sim_server *srv = arg;
+    struct bufferevent *bev = bufferevent_socket_new(base, -1, 0);
+    sim_conn *c = bev ? calloc(1, sizeof *c) : NULL;
+    if (!c)
+        return bev; /* no watch: this connection's arrival lines fall back */
+    c->srv = srv;
+    c->bev = bev;
+    c->fd = -1;
+    c->arrival_ns = -1;
+    bufferevent_incref(bev);
+    c->next_new = srv->conn_new;
+    srv->conn_new = c;
+    event_active(srv->conn_setup, EV_TIMEOUT, 0);
+    return bev;
+}
+
+/* Put c in the table under fd, with its (unarmed) watch event. */
+static int watch_register(sim_server *srv, sim_conn *c, evutil_socket_t fd)
+{
+    if ((size_t)fd >= srv->nconns) {
+        size_t n = srv->nconns ? srv->nconns : 64;
+        while (n <= (size_t)fd)
+            n *= 2;
+        sim_conn **p = realloc(srv->conns, n * sizeof *p);
+        if (!p)
+            return -1;
+        memset(p + srv->nconns, 0, (n - srv->nconns) * sizeof *p);
+        srv->conns = p;
+        srv->nconns = n;
+    }
+    c->peek = event_new(srv->base, fd, EV_READ, on_watch_peek, c);
+    if (!c->peek || event_priority_set(c->peek, 0))
+        return -1;
+    if (srv->conns[fd]) /* a connection that ended before its first request */
+        watch_free(srv->conns[fd]);
+    c->fd = fd;
+    srv->conns[fd] = c;
+    return 0;
+}
+
+/* conn_setup (priority 0): the connections accepted since it last ran now
+ * have their descriptors, and none has been read from yet. */
+static void on_conn_setup(evutil_socket_t fd, short what, void *arg)
+{
+    sim_server *srv = arg;
+    (void)fd;
+    (void)what;
+    while (srv->conn_new) {
+        sim_conn *c = srv->conn_new;
+        srv->conn_new = c->next_new;
+        /* evhttp reads with its read callback set; one it gave up on at
+         * once (out of memory) has been freed, which clears it. */
+        bufferevent_data_cb readcb = NULL;
+        bufferevent_getcb(c->bev, &readcb, NULL, NULL, NULL);
+        evutil_socket_t cfd = readcb ? bufferevent_getfd(c->bev) : -1;
+        bufferevent_decref(c->bev);
+        if (cfd < 0 || watch_register(srv, c, cfd)) {
+            watch_free(c);
+            continue;
+        }
+        watch_take(c);
+    }
+}
+
+/* What on_request knows of a request's arrival. */
+typedef struct {
+    sim_conn *conn; /* its connection's watch, or NULL */
+    int64_t t_ns;   /* the arrival line's time */
+    int stamped;    /* t_ns is the kernel's stamp, not the fallback */
+} req_arrival;
+
+/* Take the stamp of req's first byte from its connection's watch (which
+ * then takes over the connection's close callback, if it has not yet),
+ * and arm the watch for the next request. */
+static void request_arrival(sim_server *srv, struct evhttp_request *req, req_arrival *a)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+    sim_conn *c = fd >= 0 && (size_t)fd < srv->nconns ? srv->conns[fd] : NULL;
+    a->conn = NULL;
+    a->t_ns = -1;
+    if (c && c->bev == bev) {
+        if (!c->evcon) {
+            c->evcon = evcon;
+            evhttp_connection_set_closecb(evcon, on_watch_close, c);
+        }
+        a->conn = c;
+        a->t_ns = c->arrival_ns;
+        c->arrival_ns = -1;
+        if (evbuffer_get_length(bufferevent_get_input(bev)) == 0)
+            event_add(c->peek, NULL);
+    }
+    /* No stamp: the time the request reached us, late by the simulator's
+     * wake-up and parsing. */
+    a->stamped = a->t_ns >= 0;
+    if (!a->stamped)
+        a->t_ns = clock_now_ns();
+}
+
+/* ------------------------------------------------------------------------
  * Request parsing. */
 
 static long count_words(const char *s)
@@ -1504,12 +1877,17 @@ static bench_status stream_script(sim_stream *s, simeval_reply *er, int max_toke
     return BENCH_OK;
 }
 
-static void handle_generate(sim_server *srv, struct evhttp_request *req, int chat)
+static void handle_generate(sim_server *srv, struct evhttp_request *req, int chat,
+                            const req_arrival *ra)
 {
     uint64_t k = srv->arrivals++;
     int64_t t_arrival = clock_now_ns();
     char key[SIM_KEY_MAX];
     request_key(req, k, key, sizeof key);
+    if (srv->log) {
+        log_line(srv, key, -1, ra->t_ns, "arrival");
+        srv->arrival_fallbacks += !ra->stamped;
+    }
 
     fault_choice fault = fault_decide(&srv->faults, srv->opt->seed, k);
     if (fault.def && fault.def->how == FB_HTTP) {
@@ -1558,6 +1936,7 @@ static void handle_generate(sim_server *srv, struct evhttp_request *req, int cha
     s->srv = srv;
     s->req = req;
     s->evcon = evhttp_request_get_connection(req);
+    s->conn = ra->conn;
     s->k = k;
     memcpy(s->key, key, sizeof key);
     snprintf(s->id, sizeof s->id, "%s-sim-%" PRIu64 "-%" PRIu64, chat ? "chatcmpl" : "cmpl",
@@ -1619,8 +1998,7 @@ static void handle_generate(sim_server *srv, struct evhttp_request *req, int cha
         s->head_pending = s->streaming;
     }
 
-    if (s->evcon)
-        evhttp_connection_set_closecb(s->evcon, on_conn_close, s);
+    stream_watch_conn(s);
     if (s->streaming && !s->head_pending && stream_start_reply(s))
         return;
     stream_add_stall(s);
@@ -1645,6 +2023,9 @@ static void set_nodelay(struct evhttp_request *req)
 static void on_request(struct evhttp_request *req, void *arg)
 {
     sim_server *srv = arg;
+    req_arrival ra = {NULL, 0, 0};
+    if (srv->log) /* first: the watch is re-armed for the next request */
+        request_arrival(srv, req, &ra);
     set_nodelay(req);
     add_common_headers(req);
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
@@ -1655,7 +2036,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     int chat = strcmp(path, "/v1/chat/completions") == 0;
     if (chat || strcmp(path, "/v1/completions") == 0) {
         if (method == EVHTTP_REQ_POST) {
-            handle_generate(srv, req, chat);
+            handle_generate(srv, req, chat, &ra);
             return;
         }
         evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
@@ -1820,7 +2201,10 @@ bench_status sim_run(const sim_options *opt, bench_err *err)
      * intervals are kept instead of being rounded up to 1 ms. */
     cfg = event_config_new();
     if (!cfg || event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER) ||
-        !(srv.base = event_base_new_with_config(cfg)) || !(srv.http = evhttp_new(srv.base)) ||
+        !(srv.base = event_base_new_with_config(cfg)) ||
+        /* --log-sends: arrival watches at priority 0, everything else at
+         * the default 1 ("Arrival times"); before any event exists. */
+        (srv.log && event_base_priority_init(srv.base, 2)) || !(srv.http = evhttp_new(srv.base)) ||
         !(srv.scratch = evbuffer_new())) {
         st = bench_fail(err, BENCH_ESYS, "simulator: cannot create the event loop");
         goto out;
@@ -1830,6 +2214,14 @@ bench_status sim_run(const sim_options *opt, bench_err *err)
                                              EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
     evhttp_set_max_body_size(srv.http, (ev_ssize_t)SIM_MAX_BODY);
     evhttp_set_gencb(srv.http, on_request, &srv);
+    if (srv.log) {
+        srv.conn_setup = event_new(srv.base, -1, 0, on_conn_setup, &srv);
+        if (!srv.conn_setup || event_priority_set(srv.conn_setup, 0)) {
+            st = bench_fail(err, BENCH_ESYS, "simulator: cannot create the event loop");
+            goto out;
+        }
+        evhttp_set_bevcb(srv.http, on_conn_bev, &srv);
+    }
 
     struct evhttp_bound_socket *bound =
         evhttp_bind_socket_with_handle(srv.http, host, (ev_uint16_t)opt->port);
@@ -1837,6 +2229,20 @@ bench_status sim_run(const sim_options *opt, bench_err *err)
         st = bench_fail(err, BENCH_EIO, "simulator: cannot listen on %s:%d: %s", host, opt->port,
                         strerror(errno));
         goto out;
+    }
+    if (srv.log) {
+        /* Inherited by the accepted sockets: their segments' receive
+         * times, for the arrival lines. Without it they fall back. */
+        int one = 1;
+        if (setsockopt(evhttp_bound_socket_get_fd(bound), SOL_SOCKET, SO_TIMESTAMPNS, &one,
+                       sizeof one))
+            fprintf(stderr,
+                    "bench-sim: SO_TIMESTAMPNS: %s; the send log's arrival lines will be the "
+                    "simulator's own times\n",
+                    strerror(errno));
+        else if (wait_rx_timestamps())
+            fprintf(stderr, "bench-sim: the kernel gives no receive timestamps yet; the send "
+                            "log's first arrival lines may be the simulator's own times\n");
     }
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
@@ -1887,6 +2293,30 @@ out:
         stream_release_conn(srv.streams);
         stream_free(srv.streams);
     }
+    /* Arrival watches, before evhttp_free closes their connections. A
+     * watch with a connection has its close callback. */
+    for (size_t i = 0; i < srv.nconns; i++) {
+        sim_conn *c = srv.conns[i];
+        if (!c)
+            continue;
+        if (c->evcon)
+            evhttp_connection_set_closecb(c->evcon, NULL, NULL);
+        watch_free(c);
+    }
+    while (srv.conn_new) {
+        sim_conn *c = srv.conn_new;
+        srv.conn_new = c->next_new;
+        bufferevent_decref(c->bev);
+        watch_free(c);
+    }
+    free(srv.conns);
+    if (srv.conn_setup)
+        event_free(srv.conn_setup);
+    if (srv.log && srv.arrival_fallbacks)
+        fprintf(stderr,
+                "bench-sim: %" PRIu64 " of %" PRIu64 " arrival lines are the simulator's own "
+                "time (no kernel timestamp of the request's first byte)\n",
+                srv.arrival_fallbacks, srv.arrivals);
     if (sigint)
         event_free(sigint);
     if (sigterm)
@@ -1939,7 +2369,9 @@ static void usage(FILE *f)
                "  --port P          port, 0 = ephemeral (default 8000)\n"
                "  --seed N          RNG seed; request k uses stream k (default 1)\n"
                "  --slowdown F      multiply every latency by F (default 1)\n"
-               "  --log-sends FILE  log every event written: key, seq, t_ns, kind\n"
+               "  --log-sends FILE  log every event written: key, seq, t_ns, kind; and each\n"
+               "                    generation request's arrival (kind arrival, seq -1): the\n"
+               "                    kernel's receive time of its first byte\n"
                "  --faults SPEC     inject faults: kind=P[:S] or kind@N[:S], comma-separated;\n"
                "                    kinds http500 http503 http429 midstream_error no_done\n"
                "                    reset stall malformed_json non_json oversized_line\n"

@@ -552,16 +552,46 @@ static void test_log_sends(void)
 
     size_t nr = read_log(path, rows, 4096);
     /* t-a: 1 role + 20 tokens + finish + usage + done; t-b: 5 + 4; the
-     * third (no X-Request-Id, arrival 2) one body; t-d one error body. */
-    CU_ASSERT_EQUAL(nr, 24 + 9 + 1 + 1);
+     * third (no X-Request-Id, arrival 2) one body; t-d one error body;
+     * and each of the four an arrival line. */
+    CU_ASSERT_EQUAL(nr, 24 + 9 + 1 + 1 + 4);
     for (size_t i = 1; i < nr; i++)
         CU_ASSERT(rows[i].t >= rows[i - 1].t);
+
+    /* Arrival: exactly one line per request (seq -1), the first of the
+     * request's lines, at the kernel's receive time of its first byte: after
+     * the client began sending, not after the request's first event (role,
+     * or the one body), and on loopback well within a second of it. */
+    const char *keys[] = {"t-a", "t-b", "s2", "t-d"};
+    const resp *rs[] = {ra, rb, rc, rd};
+    for (size_t q = 0; q < 4; q++) {
+        int narr = 0, nfirst = 0;
+        int64_t arr = -1, first = -1;
+        for (size_t i = 0; i < nr; i++) {
+            if (strcmp(rows[i].key, keys[q]) != 0)
+                continue;
+            if (strcmp(rows[i].kind, "arrival") == 0) {
+                narr++;
+                CU_ASSERT_EQUAL(rows[i].seq, -1);
+                CU_ASSERT_EQUAL(nfirst, 0); /* before the request's events */
+                arr = rows[i].t;
+            } else if (rows[i].seq == 0 && nfirst++ == 0) {
+                first = rows[i].t;
+            }
+        }
+        CU_ASSERT_EQUAL(narr, 1);
+        CU_ASSERT_EQUAL(nfirst, 1);
+        CU_ASSERT(arr >= rs[q]->t_start);
+        CU_ASSERT(arr <= first);
+        CU_ASSERT(first - arr < 1000000000);
+    }
+
     size_t ne = parse_events(ra, ev, MAX_EVENTS);
     CU_ASSERT_EQUAL(ne, 24u);
     size_t k = 0, nlag = 0;
     int64_t lag[64];
     for (size_t i = 0; i < nr; i++) {
-        if (strcmp(rows[i].key, "t-a") != 0)
+        if (strcmp(rows[i].key, "t-a") != 0 || rows[i].seq < 0)
             continue;
         CU_ASSERT_EQUAL(rows[i].seq, (int)k);
         const char *want = k == 0    ? "role"
@@ -588,6 +618,8 @@ static void test_log_sends(void)
     CU_ASSERT(nlag > 0 && lag[nlag / 2] < 5000000);
     int saw_b = 0, saw_c = 0, saw_d = 0;
     for (size_t i = 0; i < nr; i++) {
+        if (rows[i].seq < 0)
+            continue;
         saw_b += strcmp(rows[i].key, "t-b") == 0;
         if (strcmp(rows[i].key, "s2") == 0) {
             saw_c++;
@@ -737,9 +769,8 @@ static int port_of(const char *url)
 static int g_raw_fds[8];
 static int g_nraw;
 
-/* Send a POST by hand on a socket kept open (and never read) until the
- * end of the program: a request still in flight when the server stops. */
-static void raw_request(const simproc *p, const char *body)
+/* A connection to the simulator that sends nothing. */
+static int raw_connect_only(const simproc *p)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     CU_ASSERT_FATAL(fd >= 0);
@@ -748,6 +779,14 @@ static void raw_request(const simproc *p, const char *body)
     sa.sin_port = htons((uint16_t)port_of(simproc_url(p)));
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     CU_ASSERT_EQUAL_FATAL(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    return fd;
+}
+
+/* Send a POST by hand on a socket kept open (and never read) until the
+ * end of the program: a request still in flight when the server stops. */
+static void raw_request(const simproc *p, const char *body)
+{
+    int fd = raw_connect_only(p);
     char head[256];
     int n = snprintf(head, sizeof head,
                      "POST /v1/%s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -762,22 +801,35 @@ static void raw_request(const simproc *p, const char *body)
 }
 
 /* Same seed, same text; and the client leaving mid-response (streaming or
- * not) must not disturb the server (ASan builds check it frees cleanly). */
+ * not) must not disturb the server (ASan builds check it frees cleanly),
+ * with the send log's arrival watches (run 2) as without. */
 static void test_determinism_and_disconnect(void)
 {
     const char *body = "{\"model\":\"mistral-7b\",\"prompt\":\"x\",\"max_tokens\":30,"
                        "\"ignore_eos\":true}";
-    char *texts[2] = {NULL, NULL};
-    for (int run = 0; run < 2; run++) {
-        const char *args[] = {"--seed", "77", NULL};
+    char *texts[3] = {NULL, NULL, NULL};
+    char *log = strdup(tmp_path("sim_disconnect.log"));
+    for (int run = 0; run < 3; run++) {
+        const char *args[] = {"--seed", "77", NULL, NULL, NULL};
+        if (run == 2) {
+            args[2] = "--log-sends";
+            args[3] = log;
+        }
         simproc *p = cutest_sim_start("mistral-7b", args);
         CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+        if (run == 2) {
+            /* Connections that end, or stay silent, before any request. */
+            int fd = raw_connect_only(p);
+            close(fd);
+            if (g_nraw < 8)
+                g_raw_fds[g_nraw++] = raw_connect_only(p);
+        }
         CURL *h = curl_easy_init();
         resp *r = http_do(h, "POST", url_of(p, "/completions"), body, NULL, 0);
         CU_ASSERT_EQUAL(r->status, 200);
         texts[run] = strdup(r->body.p ? r->body.p : "");
         resp_free(r);
-        if (run == 1) {
+        if (run >= 1) {
             CURL *h2 = curl_easy_init();
             for (int i = 0; i < 3; i++) {
                 /* streaming: hang up after a few events */
@@ -815,13 +867,18 @@ static void test_determinism_and_disconnect(void)
         curl_easy_cleanup(h);
         cutest_sim_stop(p);
     }
-    CU_ASSERT_PTR_NOT_NULL_FATAL(texts[0]);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(texts[1]);
+    for (int run = 0; run < 3; run++)
+        CU_ASSERT_PTR_NOT_NULL_FATAL(texts[run]);
     /* The bodies differ only in "created"; compare the text. */
-    const char *a = strstr(texts[0], "\"text\":"), *b = strstr(texts[1], "\"text\":");
-    CU_ASSERT(a && b && strncmp(a, b, 120) == 0);
-    free(texts[0]);
-    free(texts[1]);
+    const char *a = strstr(texts[0], "\"text\":");
+    for (int run = 1; run < 3; run++) {
+        const char *b = strstr(texts[run], "\"text\":");
+        CU_ASSERT(a && b && strncmp(a, b, 120) == 0);
+    }
+    for (int run = 0; run < 3; run++)
+        free(texts[run]);
+    unlink(log);
+    free(log);
 }
 
 /* At concurrency 1 the client sees the catalog's TTFT (p50 35 ms). */
@@ -1047,7 +1104,7 @@ static void test_zero_delay(void)
     size_t nr = read_log(path, rows, 4096), k = 0;
     int64_t batch_t = -1;
     for (size_t i = 0; i < nr; i++) {
-        if (strcmp(rows[i].key, "z") != 0)
+        if (strcmp(rows[i].key, "z") != 0 || strcmp(rows[i].kind, "arrival") == 0)
             continue;
         CU_ASSERT_EQUAL(rows[i].seq, (int)k);
         if (k >= 1 && (k - 1) % 5 != 0) {
@@ -1077,6 +1134,113 @@ static void test_zero_delay(void)
     }
 }
 
+/* A connection of our own to the simulator, with a read timeout. */
+static int raw_connect(const simproc *p)
+{
+    int fd = raw_connect_only(p);
+    struct timeval tv = {20, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
+/* A streaming chat request with X-Request-Id id, into out (NUL-terminated);
+ * returns its length. */
+static size_t raw_chat(const char *id, char *out, size_t outsz)
+{
+    const char *body = CHAT_STREAM(3);
+    int n = snprintf(out, outsz,
+                     "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nX-Request-Id: %s\r\n"
+                     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                     id, strlen(body), body);
+    CU_ASSERT_FATAL(n > 0 && (size_t)n < outsz);
+    return (size_t)n;
+}
+
+/* Read from fd until `ends` chunked responses have ended. */
+static void raw_read_responses(int fd, int ends)
+{
+    dynbuf b;
+    dynbuf_init(&b, (size_t)1 << 24);
+    char buf[65536];
+    int seen = 0;
+    while (seen < ends) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n <= 0 || dynbuf_add(&b, buf, (size_t)n)) {
+            CU_FAIL("the response did not come");
+            break;
+        }
+        seen = 0;
+        for (const char *q = b.p; (q = strstr(q, "\r\n0\r\n\r\n")) != NULL; q += 7)
+            seen++;
+    }
+    dynbuf_free(&b);
+}
+
+/* The send log's arrival line is the kernel's receive time of the
+ * request's first byte: with a request sent in two parts 150 ms apart, it
+ * is the first part's time (the simulator's own time on reading the
+ * request would be after the second), on a connection's first request and
+ * on the next one (keep-alive). Pipelined requests still get one arrival
+ * line each, never after their first event. */
+static void test_log_sends_arrival(void)
+{
+    static log_row rows[512];
+    char *path = strdup(tmp_path("sim_arrival.log"));
+    const char *args[] = {"--log-sends", path, NULL};
+    simproc *p = cutest_sim_start("mistral-7b", args);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    int fd = raw_connect(p);
+    char req[1024], req2[1024];
+    int64_t before[2], second[2];
+    for (int i = 0; i < 2; i++) {
+        size_t n = raw_chat(i ? "k1" : "k0", req, sizeof req);
+        before[i] = clock_now_ns();
+        CU_ASSERT_EQUAL(write(fd, req, 10), 10);
+        struct timespec ts = {0, 150000000};
+        nanosleep(&ts, NULL);
+        second[i] = clock_now_ns();
+        CU_ASSERT_EQUAL(write(fd, req + 10, n - 10), (ssize_t)(n - 10));
+        raw_read_responses(fd, 1);
+    }
+    size_t n = raw_chat("k2", req, sizeof req);
+    size_t n2 = raw_chat("k3", req2, sizeof req2);
+    CU_ASSERT_FATAL(n + n2 < sizeof req);
+    memcpy(req + n, req2, n2 + 1);
+    CU_ASSERT_EQUAL(write(fd, req, n + n2), (ssize_t)(n + n2));
+    raw_read_responses(fd, 2);
+    close(fd);
+    cutest_sim_stop(p);
+
+    size_t nr = read_log(path, rows, 512);
+    const char *keys[] = {"k0", "k1", "k2", "k3"};
+    for (size_t q = 0; q < 4; q++) {
+        int narr = 0, nrole = 0;
+        int64_t arr = -1, role = -1;
+        for (size_t i = 0; i < nr; i++) {
+            if (strcmp(rows[i].key, keys[q]) != 0)
+                continue;
+            if (strcmp(rows[i].kind, "arrival") == 0) {
+                narr++;
+                CU_ASSERT_EQUAL(rows[i].seq, -1);
+                arr = rows[i].t;
+            } else if (strcmp(rows[i].kind, "role") == 0) {
+                nrole++;
+                role = rows[i].t;
+            }
+        }
+        CU_ASSERT_EQUAL(narr, 1);
+        CU_ASSERT_EQUAL(nrole, 1);
+        CU_ASSERT(arr <= role && role - arr < 1000000000);
+        if (q < 2) {
+            CU_ASSERT(arr >= before[q]);
+            CU_ASSERT(arr < second[q]);
+            CU_ASSERT(role >= second[q]);
+        }
+    }
+    unlink(path);
+    free(path);
+}
+
 static CU_TestInfo tests[] = {
     {"GET /v1/models", test_models},
     {"non-streaming chat and completions", test_nonstream_chat},
@@ -1084,6 +1248,7 @@ static CU_TestInfo tests[] = {
     {"streaming completions", test_stream_completions},
     {"OpenAI-shaped errors", test_errors},
     {"--log-sends: one line per event, causal times", test_log_sends},
+    {"--log-sends: arrival is the kernel's time of the first byte", test_log_sends_arrival},
     {"--faults: scheduled faults", test_faults},
     {"--faults: probabilistic fault", test_fault_probability},
     {"bad arguments fail the start", test_bad_args},
