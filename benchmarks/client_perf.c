@@ -49,8 +49,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -481,6 +485,106 @@ static int mode_ceiling(void)
     return 0;
 }
 
+/* ------------------------------------------------------------------------
+ * paced, the floor: what one read per event costs on this machine with
+ * nothing of bench's in it. A minimal client (raw sockets, one epoll set,
+ * one recvmsg per readiness with the kernel's receive stamp, a 250 us pause
+ * between turns as bench's read coalescing takes at most) against the same
+ * paced simulator: its thread's CPU per event is the cost of the system
+ * calls and the kernel's TCP receive path alone, a floor no client that
+ * reads every event as it comes can go under here. */
+
+static int floor_level(const char *sim_url, int c, long requests, long tokens, double *us_per_event,
+                       double *events_per_read, double *events_per_wake)
+{
+    int port = 0;
+    const char *p = strrchr(sim_url, ':');
+    if (!p || sscanf(p + 1, "%d", &port) != 1)
+        return -1;
+    char body[256], req[1024];
+    snprintf(body, sizeof body,
+             "{\"model\":\"" MODEL "\",\"prompt\":\"floor\",\"max_tokens\":%ld,\"stream\":true,"
+             "\"ignore_eos\":true}",
+             tokens);
+    int rl = snprintf(req, sizeof req,
+                      "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: "
+                      "application/json\r\nAccept: text/event-stream\r\nContent-Length: %zu\r\n\r\n%s",
+                      port, strlen(body), body);
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    int *fd = calloc((size_t)c, sizeof *fd);
+    char *buf = malloc(65536);
+    int rc = -1;
+    long started = 0, done = 0, events = 0, reads = 0, wakes = 0;
+    if (ep < 0 || !fd || !buf)
+        goto out;
+    for (int i = 0; i < c; i++) {
+        fd[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int one = 1;
+        setsockopt(fd[i], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        setsockopt(fd[i], SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
+        struct sockaddr_in sa = {.sin_family = AF_INET,
+                                 .sin_port = htons((uint16_t)port),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
+        if (connect(fd[i], (struct sockaddr *)&sa, sizeof sa) != 0 ||
+            epoll_ctl(ep, EPOLL_CTL_ADD, fd[i], &ev) != 0 ||
+            write(fd[i], req, (size_t)rl) != rl)
+            goto out;
+        started++;
+    }
+    struct rusage r0, r1;
+    getrusage(RUSAGE_THREAD, &r0);
+    int64_t last_wake = 0;
+    while (done < requests) {
+        struct epoll_event evs[256];
+        int64_t pause = last_wake + 250000 - clock_now_ns();
+        if (last_wake && pause > 0) {
+            struct timespec ts = {0, (long)pause};
+            nanosleep(&ts, NULL);
+        }
+        int n = epoll_wait(ep, evs, 256, 5000);
+        if (n <= 0)
+            goto out;
+        last_wake = clock_now_ns();
+        wakes++;
+        for (int k = 0; k < n; k++) {
+            int i = (int)evs[k].data.u32;
+            char cb[128];
+            struct iovec io = {buf, 65536};
+            struct msghdr m = {.msg_iov = &io, .msg_iovlen = 1, .msg_control = cb,
+                               .msg_controllen = sizeof cb};
+            ssize_t r = recvmsg(fd[i], &m, MSG_DONTWAIT);
+            if (r <= 0)
+                goto out;
+            reads++;
+            for (char *q = buf; (q = memmem(q, (size_t)(buf + r - q), "data: ", 6)); q += 6) {
+                if (memcmp(q + 6, "[DONE]", 6) != 0) {
+                    events++;
+                    continue;
+                }
+                done++;
+                if (started < requests && write(fd[i], req, (size_t)rl) != rl)
+                    goto out;
+                started++;
+            }
+        }
+    }
+    getrusage(RUSAGE_THREAD, &r1);
+    *us_per_event = (ru_cpu_s(&r1) - ru_cpu_s(&r0)) / (double)events * 1e6;
+    *events_per_read = (double)events / (double)reads;
+    *events_per_wake = (double)events / (double)wakes;
+    rc = 0;
+out:
+    for (int i = 0; fd && i < c; i++)
+        if (fd[i] > 0)
+            close(fd[i]);
+    if (ep >= 0)
+        close(ep);
+    free(fd);
+    free(buf);
+    return rc;
+}
+
 static int mode_paced(void)
 {
     long requests = env_long("PERF_PACED_REQUESTS", 1024);
@@ -502,6 +606,22 @@ static int mode_paced(void)
     snprintf(m, sizeof m, "%.2f us (c=%d, %.0f chunks/s, %s; process %.2f us)", us, c,
              (double)o.lv.chunks / o.lv.wall_s, what, o.run.cpu_s / (double)o.lv.chunks * 1e6);
     row("client CPU per chunk, one event per read (paced server)", "<= 3 us", m, "27-35 us");
+
+    sim_proc sp;
+    double fus, fepr, fepw, scpu, swall;
+    if (sim_start(&sp, sim_args))
+        return 1;
+    int frc = floor_level(sp.url, c, requests, 128, &fus, &fepr, &fepw);
+    sim_stop(&sp, &scpu, &swall);
+    if (frc) {
+        fprintf(stderr, "client_perf: the floor client failed\n");
+        return 1;
+    }
+    printf("  floor (raw sockets, one recvmsg per readiness, 250 us pauses, nothing else): "
+           "%.3f us/event, %.2f events per read, %.1f per wake-up\n",
+           fus, fepr, fepw);
+    snprintf(m, sizeof m, "%.2f us (c=%d, %.2f events per read)", fus, c, fepr);
+    row("the same, floor: a bare epoll + recvmsg client (no HTTP, no parsing)", "-", m, "-");
     return 0;
 }
 

@@ -20,6 +20,7 @@
 #include "summary.h"
 #include "tokenize.h"
 #include "version.h"
+#include "worker.h"
 
 static const char run_usage[] =
     "usage: bench [run] [options]\n"
@@ -383,7 +384,11 @@ static bench_status parse_run(int argc, char **argv, run_config *cfg, int *exit_
         return bench_fail(err, BENCH_EUSAGE,
                           "--sim-faults applies only to the embedded endpoint "
                           "(drop --endpoint)");
-    return BENCH_OK;
+    /* The transport (and $BENCH_TRANSPORT) is checked here, before the
+     * simulator starts or the results file exists; the embedded endpoint
+     * is plain http. */
+    int native;
+    return worker_transport(cfg, cfg->endpoint ? cfg->endpoint : "http://127.0.0.1/", &native, err);
 }
 
 /* The run summary as JSON, with the search's object added when sp is
@@ -421,8 +426,7 @@ static int run_and_report(const run_config *cfg, search_plan *sp)
         fprintf(stderr, "bench: out of memory\n");
         return 1;
     }
-    bench_status st =
-        run_execute_planned(pcfg, sp ? search_plan_planner(sp) : NULL, sum, &err);
+    bench_status st = run_execute_planned(pcfg, sp ? search_plan_planner(sp) : NULL, sum, &err);
     /* Whatever was measured is summarised, even after a failure. */
     if (sum->n_levels) {
         summary_print_table(pcfg->json ? stderr : stdout, sum);
@@ -470,8 +474,8 @@ static int run_and_report(const run_config *cfg, search_plan *sp)
         const char *hint = "";
         if (strstr(sum->first_error, "certificate") || strstr(sum->first_error, "SSL"))
             hint = pcfg->tls.cacert ? "; TLS certificate verification failed against --cacert"
-                                  : "; TLS certificate verification failed: trust the server's "
-                                    "CA with --cacert FILE";
+                                    : "; TLS certificate verification failed: trust the server's "
+                                      "CA with --cacert FILE";
         if (measured > 0 && ok == 0)
             st = bench_fail(&err, BENCH_EPROTO,
                             "every measured request failed; the first: %s%s (classes above; "

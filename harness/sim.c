@@ -44,6 +44,7 @@
 #include "simeval.h"
 #include "simmodel.h"
 #include "simtok.h"
+#include "tsock.h"
 
 #define SIM_MAX_BODY ((size_t)16 << 20)       /* larger request bodies get 413 */
 #define SIM_CHAT_MSG_OVERHEAD 4               /* prompt tokens added per chat message */
@@ -1251,7 +1252,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
  * request without one (no watch, a pipelined request, no timestamp in the
  * control message) gets the time on_request runs instead, and is counted;
  * sim_run says how many at exit. The kernel stamps segments only some
- * milliseconds after the first socket asks (wait_rx_timestamps), so sim_run
+ * milliseconds after the first socket asks (tsock_stamps_on), so sim_run
  * waits for that before it reports ready.
  *
  * Cost with --log-sends: per connection one recvmsg and an event; per
@@ -1267,14 +1268,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
  * newer stamp when it merges segments); on loopback a request of one write
  * is one segment.
  *
- * Conversion to CLOCK_MONOTONIC: offset = CLOCK_REALTIME - the midpoint of
- * two CLOCK_MONOTONIC reads taken around it, right after the peek. Its
- * error is at most half the span of those reads (tens of nanoseconds with
- * the vDSO) plus any step of CLOCK_REALTIME (clock_settime, a leap second)
- * between the kernel's stamp and the conversion, which follows it within
- * the loop's latency; NTP's slewing changes both clocks alike. A stamp
- * that converts to after the conversion, or to more than
- * SIM_ARRIVAL_MAX_AGE_NS before it, is discarded.
+ * Conversion to CLOCK_MONOTONIC: tsock_recv's (tsock.h), the one the
+ * client's native transport uses: an offset between the clocks sampled at
+ * most 50 ms before (CLOCK_REALTIME between two CLOCK_MONOTONIC reads),
+ * wrong only across a step of the wall clock, when the stamp is discarded.
  *
  * Lifetime: the watch of a connection that has had a request owns
  * evhttp's close callback for it (a stream then registers with the watch,
@@ -1286,111 +1283,17 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
  * byte, and is left disarmed; its entry is replaced when the descriptor
  * comes back, or freed at exit. */
 
-#define SIM_ARRIVAL_MAX_AGE_NS (60 * 1000000000LL)
-
-static int64_t timespec_ns(const struct timespec *t)
-{
-    return (int64_t)t->tv_sec * 1000000000LL + t->tv_nsec;
-}
-
-/* One byte from fd (flags: recvmsg's) and the SCM_TIMESTAMPNS that came
- * with it. Returns recvmsg's result; *have: whether *rx was filled. */
-static ssize_t recv_stamped(evutil_socket_t fd, int flags, struct timespec *rx, int *have)
-{
-    char byte;
-    union {
-        char buf[CMSG_SPACE(sizeof(struct timespec))];
-        struct cmsghdr align;
-    } ctl;
-    struct iovec iov = {&byte, 1};
-    struct msghdr mh;
-    memset(&mh, 0, sizeof mh);
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = ctl.buf;
-    mh.msg_controllen = sizeof ctl.buf;
-    *have = 0;
-    ssize_t n = recvmsg(fd, &mh, flags);
-    if (n <= 0 || (mh.msg_flags & MSG_CTRUNC))
-        return n;
-    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
-        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS &&
-            cm->cmsg_len >= CMSG_LEN(sizeof *rx)) {
-            memcpy(rx, CMSG_DATA(cm), sizeof *rx);
-            *have = 1;
-        }
-    return n;
-}
-
 /* Peek at the first unread byte on fd. Returns 1 when there is one (*t_ns
  * then is the kernel's receive time of the segment holding it, on
  * CLOCK_MONOTONIC, or -1 when no usable timestamp came with it), 0 when
  * there is none yet, -1 at the end of the stream or on an error. */
 static int peek_arrival(evutil_socket_t fd, int64_t *t_ns)
 {
-    struct timespec rx;
-    int have;
-    ssize_t n = recv_stamped(fd, MSG_PEEK | MSG_DONTWAIT, &rx, &have);
+    char byte;
+    ssize_t n = tsock_recv(fd, &byte, 1, MSG_PEEK, t_ns);
     if (n < 0)
         return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
-    if (n == 0)
-        return -1;
-    *t_ns = -1;
-    if (!have)
-        return 1;
-    struct timespec m1, r, m2;
-    clock_gettime(CLOCK_MONOTONIC, &m1);
-    clock_gettime(CLOCK_REALTIME, &r);
-    clock_gettime(CLOCK_MONOTONIC, &m2);
-    int64_t mono = timespec_ns(&m1) + (timespec_ns(&m2) - timespec_ns(&m1)) / 2;
-    int64_t t = timespec_ns(&rx) - (timespec_ns(&r) - mono);
-    if (t <= timespec_ns(&m2) && timespec_ns(&m2) - t < SIM_ARRIVAL_MAX_AGE_NS)
-        *t_ns = t;
-    return 1;
-}
-
-/* The kernel stamps received segments only while some socket wants it,
- * and turns that on for the first one in a deferred job
- * (net_enable_timestamp): for a few milliseconds after the listening
- * socket asked, segments arrive without a stamp (TCP then gives no
- * SCM_TIMESTAMPNS). So before sim_run reports ready, send bytes to itself
- * over loopback TCP until one comes stamped (up to about 2 s). Returns 0
- * when one did. */
-static int wait_rx_timestamps(void)
-{
-    int one = 1, rc = -1;
-    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int a = -1;
-    struct sockaddr_in sa;
-    socklen_t sl = sizeof sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (l < 0 || c < 0 || setsockopt(l, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) ||
-        bind(l, (struct sockaddr *)&sa, sizeof sa) || listen(l, 1) ||
-        getsockname(l, (struct sockaddr *)&sa, &sl) ||
-        connect(c, (struct sockaddr *)&sa, sizeof sa) ||
-        (a = accept4(l, NULL, NULL, SOCK_CLOEXEC)) < 0)
-        goto out;
-    for (int i = 0; i < 2000 && rc; i++) {
-        struct timespec rx, ms = {0, 1000000};
-        int have;
-        if (send(c, "x", 1, MSG_NOSIGNAL) != 1 || recv_stamped(a, 0, &rx, &have) != 1)
-            break;
-        if (have)
-            rc = 0;
-        else
-            nanosleep(&ms, NULL);
-    }
-out:
-    if (a >= 0)
-        close(a);
-    if (c >= 0)
-        close(c);
-    if (l >= 0)
-        close(l);
-    return rc;
+    return n == 0 ? -1 : 1;
 }
 
 /* Stamp the connection's next request if its first byte is there, else
@@ -2240,7 +2143,7 @@ bench_status sim_run(const sim_options *opt, bench_err *err)
                     "bench-sim: SO_TIMESTAMPNS: %s; the send log's arrival lines will be the "
                     "simulator's own times\n",
                     strerror(errno));
-        else if (wait_rx_timestamps())
+        else if (tsock_stamps_on())
             fprintf(stderr, "bench-sim: the kernel gives no receive timestamps yet; the send "
                             "log's first arrival lines may be the simulator's own times\n");
     }

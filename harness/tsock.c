@@ -6,6 +6,8 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,7 @@
  * of the wall clock between the segment and the read): the caller stamps
  * the read itself. */
 #define STAMP_MAX_AGE_NS (10LL * 1000 * 1000 * 1000)
+#define STAMP_MAX_AHEAD_NS (1000 * 1000LL)
 
 static bench_status url_part(CURLU *u, CURLUPart what, unsigned flags, char *out, size_t n,
                              const char *url, const char *name, bench_err *err)
@@ -148,20 +151,22 @@ int tsock_connect_result(int fd)
 
 int64_t tsock_realtime_to_mono(int64_t rt_ns)
 {
-    static _Thread_local int64_t offset, sampled = INT64_MIN;
+    static _Thread_local int64_t offset, sampled;
+    static _Thread_local int have;
     int64_t m0 = clock_now_ns();
-    if (m0 - sampled > OFFSET_TTL_NS || m0 < sampled) {
+    if (!have || m0 - sampled > OFFSET_TTL_NS || m0 < sampled) {
         /* The wall clock read between two monotonic reads: the offset is
          * right to within half their distance (well under a microsecond
          * with the vDSO). */
         int64_t r = clock_unix_ns(), m1 = clock_now_ns();
         offset = r - (m0 + (m1 - m0) / 2);
         sampled = m1;
+        have = 1;
     }
     return rt_ns - offset;
 }
 
-ssize_t tsock_recv(int fd, void *buf, size_t n, int64_t *t_ns)
+ssize_t tsock_recv(int fd, void *buf, size_t n, int flags, int64_t *t_ns)
 {
     union {
         char b[CMSG_SPACE(sizeof(struct timespec)) * 2];
@@ -171,8 +176,8 @@ ssize_t tsock_recv(int fd, void *buf, size_t n, int64_t *t_ns)
     struct msghdr m = {
         .msg_iov = &io, .msg_iovlen = 1, .msg_control = cb.b, .msg_controllen = sizeof cb.b};
     *t_ns = -1;
-    ssize_t r = recvmsg(fd, &m, MSG_DONTWAIT);
-    if (r <= 0)
+    ssize_t r = recvmsg(fd, &m, MSG_DONTWAIT | flags);
+    if (r <= 0 || (m.msg_flags & MSG_CTRUNC))
         return r;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
         if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS)
@@ -183,11 +188,64 @@ ssize_t tsock_recv(int fd, void *buf, size_t n, int64_t *t_ns)
         if (rt <= 0)
             break;
         int64_t mono = tsock_realtime_to_mono(rt), now = clock_now_ns();
-        if (mono > now)
-            mono = now; /* the offset's own error: never later than the read */
-        if (now - mono <= STAMP_MAX_AGE_NS)
-            *t_ns = mono;
+        /* Later than the read by more than the offset's own error, or
+         * older than any read could be: the wall clock stepped between the
+         * segment and the read, and the stamp is not used. */
+        if (mono > now + STAMP_MAX_AHEAD_NS || now - mono > STAMP_MAX_AGE_NS)
+            break;
+        *t_ns = mono < now ? mono : now;
         break;
     }
     return r;
+}
+
+static int stamps_rc = -1;
+
+static void stamps_start(void)
+{
+    int one = 1;
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int a = -1;
+    struct sockaddr_in sa;
+    socklen_t sl = sizeof sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (l < 0 || c < 0 || setsockopt(l, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) ||
+        bind(l, (struct sockaddr *)&sa, sizeof sa) || listen(l, 1) ||
+        getsockname(l, (struct sockaddr *)&sa, &sl) ||
+        connect(c, (struct sockaddr *)&sa, sizeof sa) ||
+        (a = accept4(l, NULL, NULL, SOCK_CLOEXEC)) < 0)
+        goto out;
+    for (int i = 0; i < 2000 && stamps_rc; i++) {
+        char b;
+        int64_t t;
+        struct timespec ms = {0, 1000000};
+        if (send(c, "x", 1, MSG_NOSIGNAL) != 1)
+            break;
+        struct pollfd p = {.fd = a, .events = POLLIN};
+        if (poll(&p, 1, 1000) != 1 || tsock_recv(a, &b, 1, 0, &t) != 1)
+            break;
+        if (t >= 0)
+            stamps_rc = 0;
+        else
+            nanosleep(&ms, NULL);
+    }
+out:
+    if (a >= 0)
+        close(a);
+    if (c >= 0)
+        close(c);
+    /* l stays open: while one socket asks for them, the kernel keeps
+     * stamping. */
+    if (stamps_rc && l >= 0)
+        close(l);
+}
+
+int tsock_stamps_on(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, stamps_start);
+    return stamps_rc;
 }

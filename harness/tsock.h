@@ -49,11 +49,27 @@ int tsock_connect(const tsock_target *t, int i, int *fd);
 /* The outcome of a connect that was in progress: 0 or an errno value. */
 int tsock_connect_result(int fd);
 
-/* One read of up to n bytes. Returns the bytes read, 0 at end of stream,
- * or -1 with errno (EAGAIN when nothing is there). *t_ns is the kernel's
- * receive time of the last segment read, on the harness clock, or -1 when
- * the kernel gave none (the caller then stamps the read itself). */
-ssize_t tsock_recv(int fd, void *buf, size_t n, int64_t *t_ns);
+/* One non-blocking read of up to n bytes (recvmsg with MSG_DONTWAIT and
+ * `flags`, e.g. MSG_PEEK). Returns the bytes read, 0 at end of stream, or
+ * -1 with errno (EAGAIN when nothing is there). *t_ns is the kernel's
+ * receive time of the last segment read (with MSG_PEEK and n = 1: of the
+ * first unread byte), on the harness clock, or -1 when the kernel gave
+ * none or one that cannot be right (more than 1 ms after the read, or
+ * more than 10 s before it: the wall clock stepped), in which case the
+ * caller stamps the read itself. */
+ssize_t tsock_recv(int fd, void *buf, size_t n, int flags, int64_t *t_ns);
+
+/* Make sure the kernel is stamping received segments, for the rest of the
+ * process. It starts doing so only some milliseconds after the first
+ * socket asks (a deferred job, net_enable_timestamp), and stops when the
+ * last such socket closes, so segments of a run's first requests, or of a
+ * level whose connections are all new, could come without a stamp. The
+ * first call opens a loopback listening socket with SO_TIMESTAMPNS that
+ * stays open until exit, and sends bytes to itself over loopback until one
+ * comes back stamped (up to about 2 s); later calls return at once.
+ * Returns 0 when stamps flow, -1 when they did not (reads are then stamped
+ * by their callers). Thread-safe. */
+int tsock_stamps_on(void);
 
 /* Convert a CLOCK_REALTIME time in ns to CLOCK_MONOTONIC, with the offset
  * between the two clocks sampled now (exposed for the tests). */

@@ -38,6 +38,9 @@
 /* First-token and idle limits are checked at most this often (a scan of the
  * busy slots): they are seconds long, so this is their resolution. */
 #define DEADLINE_SCAN_NS (10 * 1000 * 1000LL)
+/* Transfers one libcurl easy handle makes before it is replaced by a copy
+ * (curl_finish: libcurl 7.88's retry count). */
+#define CURL_HANDLE_USES 4
 /* Readiness events taken per epoll wait. */
 #define EPOLL_BATCH 256
 /* Native transport: one read's bytes at most (a worker's one buffer). */
@@ -91,6 +94,7 @@ struct slot {
     size_t nch, capch;
     char curl_err[CURL_ERROR_SIZE];
     char ctype[H1_CTYPE_MAX]; /* the response's Content-Type, for messages */
+    int curl_uses;            /* transfers made with this easy handle */
     /* Native transport only. */
     int fd;              /* the slot's connection, kept alive across requests; -1 none */
     int nstate;          /* N_* */
@@ -703,6 +707,20 @@ static bench_status curl_finish(worker *w, slot *s, int res_or_abort, bench_err 
     char *ctype = NULL;
     curl_easy_getinfo(s->easy, CURLINFO_CONTENT_TYPE, &ctype);
     snprintf(s->ctype, sizeof s->ctype, "%s", ctype ? ctype : "");
+    /* libcurl 7.88 counts the requests it re-sent on a fresh connection
+     * (a kept-alive one the server had closed) per easy handle, never
+     * resetting the count, and fails the transfer after the fifth: a slot
+     * reusing one handle would fail every request after five such races.
+     * A fresh copy every CURL_HANDLE_USES transfers keeps the count under
+     * that (the connections stay in the multi handle's pool). */
+    if (++s->curl_uses >= CURL_HANDLE_USES) {
+        CURL *d = curl_easy_duphandle(s->easy);
+        if (d) {
+            curl_easy_cleanup(s->easy);
+            s->easy = d;
+            s->curl_uses = 0;
+        }
+    }
     return slot_finish(w, s, err);
 }
 
@@ -858,7 +876,7 @@ static bench_status native_begin(worker *w, slot *s, bench_err *err)
 static bench_status native_read(worker *w, slot *s, bench_err *err)
 {
     int64_t kt;
-    ssize_t r = tsock_recv(s->fd, w->rxbuf, RX_BUF, &kt);
+    ssize_t r = tsock_recv(s->fd, w->rxbuf, RX_BUF, 0, &kt);
     if (r < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
             return BENCH_OK;
@@ -1290,8 +1308,10 @@ bench_status worker_transport(const run_config *cfg, const char *url, int *nativ
     }
     if (t == CONFIG_TRANSPORT_NATIVE && strncasecmp(url, "http://", 7) != 0)
         return bench_fail(err, BENCH_EUSAGE,
-                          "--transport native: the built-in client speaks plain http:// only, "
-                          "not '%s' (use auto or libcurl)",
+                          "%s: the built-in client speaks plain http:// only, not '%s' (use auto "
+                          "or libcurl)",
+                          cfg->transport == CONFIG_TRANSPORT_NATIVE ? "--transport native"
+                                                                    : "$BENCH_TRANSPORT=native",
                           url);
     *native = t == CONFIG_TRANSPORT_NATIVE ||
               (t == CONFIG_TRANSPORT_AUTO && strncasecmp(url, "http://", 7) == 0 && !proxy_set());
@@ -1317,6 +1337,7 @@ bench_status worker_create(const worker_args *a, worker **out, bench_err *err)
     if (w->native) {
         if ((st = tsock_target_init(&w->tgt, a->url, err)))
             goto out;
+        tsock_stamps_on(); /* when it fails, reads are stamped at the read */
         if (!(w->rxbuf = malloc(RX_BUF))) {
             st = bench_fail(err, BENCH_ENOMEM, "worker %u: out of memory", a->index);
             goto out;

@@ -199,3 +199,94 @@ void cutest_sim_stop(simproc *p)
         fprintf(stderr, "simproc_stop: %s\n", e.msg);
     CU_ASSERT_EQUAL(st, BENCH_OK);
 }
+
+pid_t cutest_replay_start(const char *transcript_path, const char *const *extra,
+                          const char *log_path, int *port)
+{
+    const char *exe = getenv("BENCH_REPLAY_SERVER");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(exe);
+    int fds[2];
+    CU_ASSERT_FATAL(pipe(fds) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        const char *argv[32] = {exe, "--transcript", transcript_path, NULL};
+        int n = 3;
+        if (log_path) {
+            argv[n++] = "--log";
+            argv[n++] = log_path;
+        }
+        for (int i = 0; extra && extra[i] && n < 30; i++)
+            argv[n++] = extra[i];
+        argv[n] = NULL;
+        dup2(fds[1], 1);
+        close(fds[0]);
+        execv(exe, (char *const *)argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    FILE *f = fdopen(fds[0], "r");
+    *port = 0;
+    if (!f || fscanf(f, "PORT %d", port) != 1)
+        *port = 0;
+    if (f)
+        fclose(f);
+    CU_ASSERT(*port > 0);
+    return pid;
+}
+
+void cutest_replay_stop(pid_t pid)
+{
+    if (pid <= 0)
+        return;
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+}
+
+cutest_sent_req *cutest_send_log_find(cutest_send_log *l, const char *key, int create)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->r[i].key, key) == 0)
+            return &l->r[i];
+    if (!create)
+        return NULL;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        cutest_sent_req *r = realloc(l->r, cap * sizeof *r);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+        l->r = r;
+        l->cap = cap;
+    }
+    cutest_sent_req *s = &l->r[l->n++];
+    memset(s, 0, sizeof *s);
+    snprintf(s->key, sizeof s->key, "%s", key);
+    s->t_role = -1;
+    return s;
+}
+
+void cutest_send_log_load(const char *path, cutest_send_log *l)
+{
+    memset(l, 0, sizeof *l);
+    FILE *f = fopen(path, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    char line[512], key[64], kind[64];
+    long long seq, t;
+    cutest_sent_req *last = NULL; /* lines of one request mostly come together */
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "%63s\t%lld\t%lld\t%63s", key, &seq, &t, kind) != 4)
+            continue;
+        cutest_sent_req *s =
+            last && strcmp(last->key, key) == 0 ? last : cutest_send_log_find(l, key, 1);
+        last = s;
+        if (strcmp(kind, "token") == 0 && s->n < CUTEST_SENT_MAX)
+            s->t[s->n++] = t;
+        else if (strcmp(kind, "role") == 0)
+            s->t_role = t;
+    }
+    fclose(f);
+}
+
+void cutest_send_log_free(cutest_send_log *l)
+{
+    free(l->r);
+    memset(l, 0, sizeof *l);
+}

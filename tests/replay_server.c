@@ -8,7 +8,7 @@
  * reads with: the test compares the two directly.
  *
  * usage: replay_server --transcript FILE [--port P] [--ttft-ms N] [--gap-ms N]
- *                      [--per-write N] [--close | --drop] [--log FILE]
+ *                      [--per-write N] [--close | --drop | --one-per-conn] [--log FILE]
  *
  * A transcript starting with "HTTP/" is raw (status line, headers, chunked
  * framing, as captured): its header block is written as soon as a request has
@@ -30,12 +30,21 @@
  * the server has no /tokenize. Connections are kept alive (not with --close
  * or --drop) and served one thread each.
  *
+ * --one-per-conn answers only the first request of each connection (as
+ * above, kept alive: no Connection: close); the connection's next request
+ * is read in full and the connection then closed without an answer. That
+ * is the keep-alive race a client must survive (a server closing an idle
+ * connection just as the client reuses it): the request never got a byte
+ * back, so the client sends it again on a fresh connection.
+ *
  * Prints "PORT <n>" on stdout once listening on 127.0.0.1 (--port 0, the
  * default, picks a free port). The log (--log) gets one line per request and
  * per write, each written whole:
  *     req <request-id> <t_ns>                   request fully read
  *     write <request-id> <i> <t_ns> <off> <len> write i (0: the headers); off, len:
  *                                               the transcript bytes it carried
+ *     unanswered <request-id> <t_ns>            --one-per-conn: request fully read,
+ *                                               the connection then closed unanswered
  * <request-id> is the request's X-Request-Id header ("-" when absent), t_ns
  * CLOCK_MONOTONIC just before the write. Runs until killed. */
 #ifndef _GNU_SOURCE
@@ -75,6 +84,7 @@ static struct {
     long ttft_ms, gap_ms, per_write;
     int close_after; /* --close: unframed body, ended by closing */
     int drop;        /* --drop: chunked, but closed without the terminating chunk */
+    int one_req;     /* --one-per-conn: a connection's second request is not answered */
     int log_fd;
     pthread_mutex_t log_lock;
 } g = {.ttft_ms = 20, .gap_ms = 5, .per_write = 1, .log_fd = -1};
@@ -297,6 +307,7 @@ static void *serve_conn(void *arg)
     int fd = (int)(intptr_t)arg;
     char *in = malloc(REQ_MAX);
     size_t have = 0;
+    int served = 0; /* requests of this connection read so far */
     while (in) {
         /* One request: headers, then Content-Length bytes of body. */
         char *hend;
@@ -326,6 +337,10 @@ static void *serve_conn(void *arg)
             if (r <= 0)
                 goto out;
             have += (size_t)r;
+        }
+        if (g.one_req && served++ > 0) {
+            log_line("unanswered %s %lld\n", id, (long long)now_ns());
+            goto out;
         }
         log_line("req %s %lld\n", id, (long long)now_ns());
         size_t pl = strlen(path);
@@ -376,6 +391,10 @@ int main(int argc, char **argv)
         int bad = 0;
         if (strcmp(a, "--close") == 0 || strcmp(a, "--drop") == 0) {
             *(a[2] == 'c' ? &g.close_after : &g.drop) = 1;
+            continue;
+        }
+        if (strcmp(a, "--one-per-conn") == 0) {
+            g.one_req = 1;
             continue;
         }
         if (!v)

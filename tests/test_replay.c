@@ -28,11 +28,9 @@
  * the test machine has two cores shared with compilers; the lags measured
  * are typically a tenth of a millisecond. */
 #include <cjson/cJSON.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cutest.h"
@@ -196,42 +194,6 @@ typedef struct {
     int n_writes;
 } server_req;
 
-static pid_t replay_start(const char *transcript_path, const char *const *extra, const char *log,
-                          int *port)
-{
-    const char *exe = getenv("BENCH_REPLAY_SERVER");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(exe);
-    int fds[2];
-    CU_ASSERT_FATAL(pipe(fds) == 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        const char *argv[32] = {exe, "--transcript", transcript_path, "--log", log, NULL};
-        int n = 5;
-        for (int i = 0; extra && extra[i] && n < 30; i++)
-            argv[n++] = extra[i];
-        argv[n] = NULL;
-        dup2(fds[1], 1);
-        close(fds[0]);
-        execv(exe, (char *const *)argv);
-        _exit(127);
-    }
-    close(fds[1]);
-    FILE *f = fdopen(fds[0], "r");
-    *port = 0;
-    if (!f || fscanf(f, "PORT %d", port) != 1)
-        *port = 0;
-    if (f)
-        fclose(f);
-    CU_ASSERT(*port > 0);
-    return pid;
-}
-
-static void replay_stop(pid_t pid)
-{
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
-}
-
 static int read_log(const char *path, server_req *reqs, int max)
 {
     FILE *f = fopen(path, "r");
@@ -305,7 +267,7 @@ static void run_case(const replay_case *c)
     snprintf(gap, sizeof gap, "%d", GAP_MS);
     const char *extra[] = {"--per-write", pw, "--ttft-ms", ttft, "--gap-ms", gap, c->ending, NULL};
     int port = 0;
-    pid_t pid = replay_start(tpath, extra, log, &port);
+    pid_t pid = cutest_replay_start(tpath, extra, log, &port);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/v1", port);
     const char *argv[] = {cutest_bench_exe(),
                           "--model",
@@ -329,7 +291,7 @@ static void run_case(const replay_case *c)
                           NULL};
     char *out = NULL, *err = NULL;
     int rc = port > 0 ? cutest_spawn(argv, &out, &err, 120) : -1;
-    replay_stop(pid);
+    cutest_replay_stop(pid);
     int want_rc = req_class_is_success(c->want_class) ? 0 : 1;
     if (rc != want_rc)
         fprintf(stderr, "%s: bench exited %d: %s\n", c->name, rc, err ? err : "");

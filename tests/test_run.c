@@ -24,55 +24,6 @@
 
 static char *g_dir;
 
-typedef struct {
-    char key[64];
-    int64_t t[1024]; /* token send times, in order */
-    int n;
-    int64_t t_role;
-} sent_req;
-
-typedef struct {
-    sent_req *r;
-    size_t n, cap;
-} send_log;
-
-static sent_req *log_find(send_log *l, const char *key, int create)
-{
-    for (size_t i = 0; i < l->n; i++)
-        if (strcmp(l->r[i].key, key) == 0)
-            return &l->r[i];
-    if (!create)
-        return NULL;
-    if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 64;
-        l->r = realloc(l->r, l->cap * sizeof *l->r);
-    }
-    sent_req *s = &l->r[l->n++];
-    memset(s, 0, sizeof *s);
-    snprintf(s->key, sizeof s->key, "%s", key);
-    s->t_role = -1;
-    return s;
-}
-
-static void log_load(const char *path, send_log *l)
-{
-    memset(l, 0, sizeof *l);
-    FILE *f = fopen(path, "r");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    char line[512], key[64], kind[64];
-    long long seq, t;
-    while (fgets(line, sizeof line, f)) {
-        if (sscanf(line, "%63s\t%lld\t%lld\t%63s", key, &seq, &t, kind) != 4)
-            continue;
-        sent_req *s = log_find(l, key, 1);
-        if (strcmp(kind, "token") == 0 && s->n < 1024)
-            s->t[s->n++] = t;
-        else if (strcmp(kind, "role") == 0)
-            s->t_role = t;
-    }
-    fclose(f);
-}
-
 static cJSON *parse_json_out(const char *out)
 {
     /* --json prints exactly one JSON object on stdout */
@@ -175,8 +126,8 @@ static void test_measured_against_truth(void)
     free(md);
     free(md_path);
 
-    send_log sl;
-    log_load(log, &sl);
+    cutest_send_log sl;
+    cutest_send_log_load(log, &sl);
     results_file *f = NULL;
     bench_err e;
     CU_ASSERT_EQUAL_FATAL(results_open(h5, &f, &e), BENCH_OK);
@@ -213,7 +164,7 @@ static void test_measured_against_truth(void)
                       r->t_last_token_ns <= r->t_end_ns);
             char key[64];
             snprintf(key, sizeof key, "c%d-%llu", c, (unsigned long long)r->id);
-            sent_req *s = log_find(&sl, key, 0);
+            cutest_sent_req *s = cutest_send_log_find(&sl, key, 0);
             CU_ASSERT_PTR_NOT_NULL_FATAL(s);
             CU_ASSERT_EQUAL_FATAL(s->n, (int)r->chunk_count);
             for (uint32_t k = 0; k < r->chunk_count; k++) {
@@ -252,7 +203,7 @@ static void test_measured_against_truth(void)
     CU_ASSERT(fabs(stats_percentile_sorted(ttft_diff, nttft, 50)) < 1.0);
     free(errs);
     free(ttft_diff);
-    free(sl.r);
+    cutest_send_log_free(&sl);
     results_file_close(f);
 
     /* The file passes the h5py layout check of docs/FORMAT.md. */

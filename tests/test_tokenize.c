@@ -21,11 +21,9 @@
  *   mock-llm.) */
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cutest.h"
@@ -458,33 +456,19 @@ static void test_bench_approximate(void)
  * run completes, says so once, records it. */
 static void test_bench_no_endpoint(void)
 {
-    const char *exe = getenv("BENCH_REPLAY_SERVER");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(exe);
     char *tpath = cutest_path(cutest_samples_dir(), "sse_mockllm_sample.txt");
-    int fds[2];
-    CU_ASSERT_FATAL(pipe(fds) == 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        execl(exe, exe, "--transcript", tpath, "--ttft-ms", "1", "--gap-ms", "1", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    FILE *f = fdopen(fds[0], "r");
+    const char *args[] = {"--ttft-ms", "1", "--gap-ms", "1", NULL};
     int port = 0;
-    if (!f || fscanf(f, "PORT %d", &port) != 1)
-        port = 0;
-    if (f)
-        fclose(f);
+    pid_t pid = cutest_replay_start(tpath, args, NULL, &port);
+    if (port <= 0)
+        cutest_replay_stop(pid);
     CU_ASSERT_FATAL(port > 0);
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/v1", port);
     const char *extra[] = {"--model", "gpt-4", "--endpoint", url, NULL};
     run_out ro;
     run_bench(extra, 50, &ro);
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
+    cutest_replay_stop(pid);
     CU_ASSERT_EQUAL(ro.rc, 0);
     CU_ASSERT_EQUAL(count_of(ro.err, "prompt sizes are approximate"), 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(ro.err, "/tokenize: HTTP 404: File Not Found"));
