@@ -665,13 +665,25 @@ static bench_status ev_head(sim_stream *s)
  * not take (it is full) stays queued and evhttp writes it later; a write
  * error is left for evhttp to notice on its own write. Only for chunks of a
  * streaming response: evhttp learns that a whole reply was written from its
- * own write, never from this one. */
+ * own write, never from this one.
+ * A socket bufferevent keeps its output's front frozen, so that only its own
+ * write callback drains it (it unfreezes around its write): a plain
+ * evbuffer_write would write nothing, and did, but for a connection's first
+ * response, until this was found; the log's times were then taken before a
+ * write that came a loop turn later. This does as that callback does. */
 static void conn_flush(sim_stream *s)
 {
     struct bufferevent *bev = s->evcon ? evhttp_connection_get_bufferevent(s->evcon) : NULL;
     evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
-    if (fd >= 0)
-        evbuffer_write(bufferevent_get_output(bev), fd);
+    if (fd < 0)
+        return;
+    struct evbuffer *out = bufferevent_get_output(bev);
+    int frozen = evbuffer_get_length(out) > 0 && evbuffer_drain(out, 0) != 0;
+    if (frozen)
+        evbuffer_unfreeze(out, 1);
+    evbuffer_write(out, fd);
+    if (frozen)
+        evbuffer_freeze(out, 1);
 }
 
 /* With --zero-delay: the events gathered since the batch began go out as one
@@ -1913,14 +1925,23 @@ static void handle_generate(sim_server *srv, struct evhttp_request *req, int cha
  * the client's delayed ACK that puts a ~40 ms floor under TTFT and
  * inter-token gaps. evhttp offers no accept hook, so this is done on each
  * request, before anything is written (setting it again is harmless). */
-static void set_nodelay(struct evhttp_request *req)
+static void set_nodelay(struct evhttp_request *req, int log)
 {
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
     evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
     int one = 1;
-    if (fd >= 0)
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (fd < 0)
+        return;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (log) {
+        /* The send log's time is taken right before the write
+         * (conn_flush); a congestion control that paces (BBR without the
+         * fq qdisc paces in TCP itself) could send a segment later than
+         * that: cubic does not pace. Best effort. */
+        static const char cc[] = "cubic";
+        setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, cc, sizeof cc - 1);
+    }
 }
 
 static void on_request(struct evhttp_request *req, void *arg)
@@ -1929,7 +1950,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     req_arrival ra = {NULL, 0, 0};
     if (srv->log) /* first: the watch is re-armed for the next request */
         request_arrival(srv, req, &ra);
-    set_nodelay(req);
+    set_nodelay(req, srv->log != NULL);
     add_common_headers(req);
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;

@@ -169,7 +169,7 @@ int64_t tsock_realtime_to_mono(int64_t rt_ns)
 ssize_t tsock_recv(int fd, void *buf, size_t n, int flags, int64_t *t_ns)
 {
     union {
-        char b[CMSG_SPACE(sizeof(struct timespec)) * 2];
+        char b[CMSG_SPACE(sizeof(struct timespec) * 3) * 2];
         struct cmsghdr align;
     } cb;
     struct iovec io = {buf, n};

@@ -615,7 +615,7 @@ static void test_no_room_at_start(void)
  * times the simulator's speed (about 300 KB of results in 3 s). */
 #define DISK_ARGS(h5)                                                                              \
     cutest_bench_exe(), "--model", "mistral-7b", "--concurrency", "1,4", "--requests",             \
-        "20,c4=1200", "--warmup", "0", "--output-tokens", "128", "--sim-slowdown", "0.1",           \
+        "20,c4=800", "--warmup", "0", "--output-tokens", "128", "--sim-slowdown", "0.1",           \
         "--no-report", "--no-progress", "--output", (h5), NULL
 
 /* The space guard: the file size limit leaves less than the reserve plus
@@ -643,7 +643,7 @@ static void expect_guard_stop(const char *h5, const char *const *prefix)
     CU_ASSERT_EQUAL_FATAL(open_counts(h5, &levels, rows, cancelled, status, sizeof status), 0);
     CU_ASSERT_EQUAL(levels, 2);
     CU_ASSERT_EQUAL(rows[0], 20);
-    CU_ASSERT(rows[1] > 0 && rows[1] < 1200);
+    CU_ASSERT(rows[1] > 0 && rows[1] < 800);
     CU_ASSERT_STRING_EQUAL(status, "failed");
     CU_ASSERT_EQUAL(h5py_check(h5), 0);
     free(err);
