@@ -21,7 +21,9 @@ static char *g_tmp;
 /* Thresholds for the test. The simulated gaps between tokens are a third of
  * a millisecond, so their tails (ITL p99, TPOT p99) and the E2E tails move
  * by more than 100% between two unchanged runs on a machine busy with other
- * tests (or under a sanitizer): those get 500%, out of the way. TTFT p50
+ * tests (or under a sanitizer), and stalls of the virtual machine's CPUs
+ * have moved ITL p99 by +544% (0.63 to 4.05 ms) in one CI run: those get
+ * 5000%, out of the way. TTFT p50
  * and throughput, what the test asserts on, get 50%: the slowed run (x3,
  * +200%) is far past it, the unchanged run far below. Also exercises the
  * suite's "thresholds". */
@@ -30,9 +32,9 @@ static void write_thresholds(const char *path)
     static const struct {
         const char *key;
         double rel;
-    } t[] = {{"ttft_p50", 0.5}, {"ttft_p99", 5}, {"tpot_p50", 5},
-             {"tpot_p99", 5},   {"itl_p50", 5},  {"itl_p99", 5},
-             {"e2e_p50", 5},    {"e2e_p99", 5},  {"output_tps", 0.5}};
+    } t[] = {{"ttft_p50", 0.5}, {"ttft_p99", 50}, {"tpot_p50", 50},
+             {"tpot_p99", 50},  {"itl_p50", 50},  {"itl_p99", 50},
+             {"e2e_p50", 50},   {"e2e_p99", 50},  {"output_tps", 0.5}};
     FILE *f = fopen(path, "w");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     fprintf(f, "{\"format\": \"bench-thresholds\", \"version\": 1, \"metrics\": {");
