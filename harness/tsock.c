@@ -149,21 +149,27 @@ int tsock_connect_result(int fd)
     return e;
 }
 
-int64_t tsock_realtime_to_mono(int64_t rt_ns)
+/* rt_ns on the monotonic clock, now being a CLOCK_MONOTONIC read just
+ * taken (the caller's, so that a read costs one clock read, not two). */
+static int64_t to_mono(int64_t rt_ns, int64_t now)
 {
     static _Thread_local int64_t offset, sampled;
     static _Thread_local int have;
-    int64_t m0 = clock_now_ns();
-    if (!have || m0 - sampled > OFFSET_TTL_NS || m0 < sampled) {
+    if (!have || now - sampled > OFFSET_TTL_NS || now < sampled) {
         /* The wall clock read between two monotonic reads: the offset is
          * right to within half their distance (well under a microsecond
          * with the vDSO). */
-        int64_t r = clock_unix_ns(), m1 = clock_now_ns();
+        int64_t m0 = clock_now_ns(), r = clock_unix_ns(), m1 = clock_now_ns();
         offset = r - (m0 + (m1 - m0) / 2);
         sampled = m1;
         have = 1;
     }
     return rt_ns - offset;
+}
+
+int64_t tsock_realtime_to_mono(int64_t rt_ns)
+{
+    return to_mono(rt_ns, clock_now_ns());
 }
 
 ssize_t tsock_recv(int fd, void *buf, size_t n, int flags, int64_t *t_ns)
@@ -187,7 +193,7 @@ ssize_t tsock_recv(int fd, void *buf, size_t n, int flags, int64_t *t_ns)
         int64_t rt = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
         if (rt <= 0)
             break;
-        int64_t mono = tsock_realtime_to_mono(rt), now = clock_now_ns();
+        int64_t now = clock_now_ns(), mono = to_mono(rt, now);
         /* Later than the read by more than the offset's own error, or
          * older than any read could be: the wall clock stepped between the
          * segment and the read, and the stamp is not used. */
