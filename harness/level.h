@@ -77,6 +77,7 @@ typedef struct {
     char transport[16]; /* "native" or "libcurl" ("" not recorded) */
     double kernel_stamped; /* native: share of reads stamped by the kernel (NAN: libcurl) */
     double pauses;         /* native: read-coalescing pauses, all workers */
+    double ring_reads;     /* native: share of reads made through io_uring (NAN: libcurl) */
     int busy_poll;     /* the workers spun (--busy-poll): their CPU says nothing */
     char warning[256]; /* "" when the client was not the bottleneck */
 } level_client;

@@ -185,6 +185,7 @@ void pool_self_stats(const pool *p, pool_self *out)
         out->reads += ws->reads;
         out->reads_kernel += ws->reads_kernel;
         out->pauses += ws->pauses;
+        out->reads_ring += ws->reads_ring;
         if (ws->wall_s > out->wall_s)
             out->wall_s = ws->wall_s;
         if (ws->wall_s > 0 && ws->cpu_s / ws->wall_s > busiest)

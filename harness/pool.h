@@ -56,6 +56,7 @@ typedef struct {
     uint64_t reads;        /* native: reads of response bytes, all workers */
     uint64_t reads_kernel; /* native: those stamped by the kernel */
     uint64_t pauses;       /* native: read-coalescing pauses */
+    uint64_t reads_ring;   /* native: reads made through io_uring */
 } pool_self;
 
 typedef struct pool pool;

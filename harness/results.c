@@ -585,6 +585,7 @@ static herr_t put_client(hid_t g, const level_client *c)
         {"loop_wakeups", c->wakeups},
         {"kernel_stamped", c->kernel_stamped},
         {"read_pauses", c->pauses},
+        {"io_uring_reads", c->ring_reads},
     };
     const struct {
         const char *name;

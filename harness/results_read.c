@@ -298,11 +298,15 @@ static bench_status read_client(const results_file *f, hid_t obj, const char *wh
     c->kernel_stamped = NAN;
     has = H5Aexists(obj, "client_transport");
     H5Eclear2(H5E_DEFAULT);
-    if (has > 0 &&
-        ((st = text_attr(f, obj, where, "client_transport", c->transport, sizeof c->transport,
-                         err)) ||
-         (st = float_attr(f, obj, where, "kernel_stamped", &c->kernel_stamped, err)) ||
-         (st = float_attr(f, obj, where, "read_pauses", &c->pauses, err))))
+    if (has > 0 && ((st = text_attr(f, obj, where, "client_transport", c->transport,
+                                    sizeof c->transport, err)) ||
+                    (st = float_attr(f, obj, where, "kernel_stamped", &c->kernel_stamped, err)) ||
+                    (st = float_attr(f, obj, where, "read_pauses", &c->pauses, err))))
+        return st;
+    c->ring_reads = NAN;
+    has = H5Aexists(obj, "io_uring_reads");
+    H5Eclear2(H5E_DEFAULT);
+    if (has > 0 && (st = float_attr(f, obj, where, "io_uring_reads", &c->ring_reads, err)))
         return st;
     c->present = 1;
     return BENCH_OK;

@@ -322,6 +322,7 @@ static void measure_client(const pool *p, double cpu0, double wall_s, level_clie
     c->kernel_stamped =
         ps.native && ps.reads ? (double)ps.reads_kernel / (double)ps.reads : NAN;
     c->pauses = (double)ps.pauses;
+    c->ring_reads = ps.native && ps.reads ? (double)ps.reads_ring / (double)ps.reads : NAN;
 }
 
 /* Run one level on a pool of workers and, while they run, show progress

@@ -203,6 +203,7 @@ cJSON *summary_level_json(const level_metrics *m)
             cJSON_AddStringToObject(o, "transport", c->transport);
             add_num(o, "kernel_stamped", c->kernel_stamped);
             add_num(o, "read_pauses", c->pauses);
+            add_num(o, "io_uring_reads", c->ring_reads);
         }
         cJSON_AddNumberToObject(o, "peak_inflight", c->peak_inflight);
         cJSON_AddStringToObject(o, "warning", c->warning);

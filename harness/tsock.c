@@ -172,10 +172,33 @@ int64_t tsock_realtime_to_mono(int64_t rt_ns)
     return to_mono(rt_ns, clock_now_ns());
 }
 
+int64_t tsock_msg_stamp(const struct msghdr *m)
+{
+    if (m->msg_flags & MSG_CTRUNC)
+        return -1;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR((struct msghdr *)m, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS)
+            continue;
+        struct timespec ts;
+        memcpy(&ts, CMSG_DATA(c), sizeof ts);
+        int64_t rt = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+        if (rt <= 0)
+            return -1;
+        int64_t now = clock_now_ns(), mono = to_mono(rt, now);
+        /* Later than the read by more than the offset's own error, or
+         * older than any read could be: the wall clock stepped between the
+         * segment and the read, and the stamp is not used. */
+        if (mono > now + STAMP_MAX_AHEAD_NS || now - mono > STAMP_MAX_AGE_NS)
+            return -1;
+        return mono < now ? mono : now;
+    }
+    return -1;
+}
+
 ssize_t tsock_recv(int fd, void *buf, size_t n, int flags, int64_t *t_ns)
 {
     union {
-        char b[CMSG_SPACE(sizeof(struct timespec) * 3) * 2];
+        char b[TSOCK_CMSG_SPACE];
         struct cmsghdr align;
     } cb;
     struct iovec io = {buf, n};
@@ -183,25 +206,8 @@ ssize_t tsock_recv(int fd, void *buf, size_t n, int flags, int64_t *t_ns)
         .msg_iov = &io, .msg_iovlen = 1, .msg_control = cb.b, .msg_controllen = sizeof cb.b};
     *t_ns = -1;
     ssize_t r = recvmsg(fd, &m, MSG_DONTWAIT | flags);
-    if (r <= 0 || (m.msg_flags & MSG_CTRUNC))
-        return r;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS)
-            continue;
-        struct timespec ts;
-        memcpy(&ts, CMSG_DATA(c), sizeof ts);
-        int64_t rt = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-        if (rt <= 0)
-            break;
-        int64_t now = clock_now_ns(), mono = to_mono(rt, now);
-        /* Later than the read by more than the offset's own error, or
-         * older than any read could be: the wall clock stepped between the
-         * segment and the read, and the stamp is not used. */
-        if (mono > now + STAMP_MAX_AHEAD_NS || now - mono > STAMP_MAX_AGE_NS)
-            break;
-        *t_ns = mono < now ? mono : now;
-        break;
-    }
+    if (r > 0)
+        *t_ns = tsock_msg_stamp(&m);
     return r;
 }
 

@@ -59,6 +59,14 @@ int tsock_connect_result(int fd);
  * caller stamps the read itself. */
 ssize_t tsock_recv(int fd, void *buf, size_t n, int flags, int64_t *t_ns);
 
+/* Control-message room a receive needs for its stamp. */
+#define TSOCK_CMSG_SPACE 128
+
+/* The kernel's receive stamp carried by a message just received (its
+ * SCM_TIMESTAMPNS control message) on the harness clock, or -1, under the
+ * same rules as tsock_recv's. For receives made elsewhere (rxring.h). */
+int64_t tsock_msg_stamp(const struct msghdr *m);
+
 /* Make sure the kernel is stamping received segments, for the rest of the
  * process. It starts doing so only some milliseconds after the first
  * socket asks (a deferred job, net_enable_timestamp), and stops when the

@@ -17,6 +17,7 @@
 #include "dynbuf.h"
 #include "h1.h"
 #include "oai.h"
+#include "rxring.h"
 #include "sse.h"
 #include "tsock.h"
 #include "version.h"
@@ -48,6 +49,11 @@
 /* epoll data of a native slot: this bit and the slot's index (libcurl's
  * sockets are registered by descriptor, below it). */
 #define NATIVE_TAG (1ULL << 63)
+/* epoll data of the receive ring's eventfd (rxring.h). */
+#define RING_TAG (NATIVE_TAG | 0xffffffffULL)
+/* Reaps of the receive ring a loop turn makes at most while receives keep
+ * waiting (the kernel runs a bounded number per reap). */
+#define RING_ROUNDS 8
 /* Read coalescing (native transport with kernel stamps, docs/METRICS.md
  * "Timestamps"): the longest deliberate pause between event-loop turns;
  * the probe phase (no pause: the server's own pacing is measured) and the
@@ -109,6 +115,8 @@ struct slot {
     int64_t t_start_abs; /* the request was taken (curl's total timeout counts from here) */
     int64_t t_conn_abs;  /* the connect began */
     int64_t t_read_k;    /* kernel stamp of the connection's previous read, -1 none */
+    uint32_t rgen;       /* receive ring: the connection's generation, in its tag */
+    int armed;           /* receive ring: a multishot receive is armed on fd */
 };
 
 struct worker {
@@ -128,6 +136,8 @@ struct worker {
     int native;    /* requests go through the built-in HTTP/1.1 client (tsock, h1) */
     tsock_target tgt;
     char *rxbuf;         /* native: RX_BUF bytes, one read at a time */
+    int ring_mode;       /* native: WORKER_RING_* ($BENCH_IO_URING) */
+    rxring *ring;        /* native: reads through io_uring; NULL: recvmsg per readiness */
     int64_t coalesce_ns; /* native: the current pause between loop turns, 0 none */
     int co_probing;      /* the phase under way is a probe (no pause) */
     int64_t co_t0;       /* its start */
@@ -730,17 +740,53 @@ static bench_status curl_finish(worker *w, slot *s, int res_or_abort, bench_err 
  * at a time per connection, kept alive across the slot's requests, as
  * libcurl keeps them. */
 
+/* Watch slot s's connection for `events` (0: not at all; the receive
+ * ring reads it, and epoll would keep reporting a hang-up regardless). */
 static void native_watch(worker *w, slot *s, uint32_t events)
 {
     if (s->evmask == events)
         return;
+    if (!events) {
+        epoll_ctl(w->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+        s->evmask = 0;
+        return;
+    }
     struct epoll_event ev = {.events = events, .data.u64 = NATIVE_TAG | (uint64_t)(s - w->slots)};
     if (epoll_ctl(w->epfd, s->evmask ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s->fd, &ev) == 0)
         s->evmask = events;
 }
 
+/* The epoll interest of a connection waiting for its reply: none when the
+ * receive ring reads it. */
+static uint32_t native_rx_events(const worker *w)
+{
+    return w->ring ? 0 : EPOLLIN;
+}
+
+static uint64_t ring_tag(const worker *w, const slot *s)
+{
+    return (uint64_t)s->rgen << 32 | (uint64_t)(s - w->slots);
+}
+
+/* Arm the receive ring on slot s's connection, once per connection. */
+static bench_status native_arm(worker *w, slot *s, bench_err *err)
+{
+    if (!w->ring || s->armed)
+        return BENCH_OK;
+    int rc = rxring_arm(w->ring, s->fd, ring_tag(w, s));
+    if (rc < 0)
+        return bench_fail(err, BENCH_ESYS, "io_uring: arming a receive: %s", strerror(-rc));
+    s->armed = 1;
+    return BENCH_OK;
+}
+
 static void native_close(slot *s)
 {
+    worker *w = s->w;
+    if (s->armed)
+        rxring_cancel(w->ring, ring_tag(w, s)); /* what it still posts has the old tag */
+    s->armed = 0;
+    s->rgen++;
     if (s->fd >= 0)
         close(s->fd); /* which also takes it out of the epoll set */
     s->fd = -1;
@@ -818,14 +864,14 @@ static bench_status native_send(worker *w, slot *s, bench_err *err)
             /* Reading too: a server may answer (an error) before it has
              * read the whole request. */
             s->nstate = N_SENDING;
-            native_watch(w, s, EPOLLIN | EPOLLOUT);
-            return BENCH_OK;
+            native_watch(w, s, native_rx_events(w) | EPOLLOUT);
+            return native_arm(w, s, err);
         }
         return native_broken(w, s, "send", r < 0 ? errno : 0, err);
     }
     s->nstate = N_RECEIVING;
-    native_watch(w, s, EPOLLIN);
-    return BENCH_OK;
+    native_watch(w, s, native_rx_events(w));
+    return native_arm(w, s, err);
 }
 
 /* Connect slot s to the target's address s->ai or the next ones. */
@@ -871,24 +917,21 @@ static bench_status native_begin(worker *w, slot *s, bench_err *err)
     return native_connect(w, s, err);
 }
 
-/* One read on slot s's connection, stamped by the kernel, through the
- * HTTP/1.1 parser to the SSE parser. */
-static bench_status native_read(worker *w, slot *s, bench_err *err)
+/* What one read on slot s's connection gave: r bytes at buf stamped kt by
+ * the kernel (-1: not stamped), the end of the stream (r = 0), or error e
+ * (r < 0); through the HTTP/1.1 parser to the SSE parser. */
+static bench_status native_got(worker *w, slot *s, const char *buf, ssize_t r, int e, int64_t kt,
+                               bench_err *err)
 {
-    int64_t kt;
-    ssize_t r = tsock_recv(s->fd, w->rxbuf, RX_BUF, 0, &kt);
-    if (r < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-            return BENCH_OK;
-        return native_broken(w, s, "recv", errno, err);
-    }
+    if (r < 0)
+        return native_broken(w, s, "recv", e, err);
     if (r == 0) {
-        bench_err e;
-        if (h1_eof(&s->resp, &e) == BENCH_OK)
+        bench_err ee;
+        if (h1_eof(&s->resp, &ee) == BENCH_OK)
             return native_finish(w, s, 0, err);
         if (s->reused && !s->retried && h1_empty(&s->resp))
             return native_broken(w, s, "recv", 0, err);
-        return native_fail(w, s, err, REQ_RESET, "%s", e.msg);
+        return native_fail(w, s, err, REQ_RESET, "%s", ee.msg);
     }
     w->co_reads++;
     if (kt >= 0) {
@@ -905,19 +948,79 @@ static bench_status native_read(worker *w, slot *s, bench_err *err)
     } else {
         kt = clock_now_ns();
     }
+    /* A read's bytes came after the previous read's: its time is not
+     * earlier. The kernel's stamps can be, by microseconds, when segments
+     * that arrived while a read held the socket were merged in its backlog
+     * (stamped by their first segment) or a read had no stamp and took the
+     * time of the read itself (docs/METRICS.md "Timestamps"). */
+    if (kt < s->t_arrival_ns) {
+        kt = s->t_arrival_ns;
+    }
     w->self.reads++;
     s->t_arrival_ns = kt;
     size_t before = s->nch, used = 0;
-    bench_err e;
-    bench_status st = h1_feed(&s->resp, w->rxbuf, (size_t)r, &used, &e);
+    bench_err pe;
+    bench_status st = h1_feed(&s->resp, buf, (size_t)r, &used, &pe);
     if (s->nch - before > 1)
         w->co_multi++;
     if (st == BENCH_EINTR) /* a callback stopped it; the cause is recorded */
         return native_fail(w, s, err, REQ_PROTOCOL_ERROR, "stopped reading the response");
     if (st)
-        return native_fail(w, s, err, REQ_PROTOCOL_ERROR, "%s", e.msg);
+        return native_fail(w, s, err, REQ_PROTOCOL_ERROR, "%s", pe.msg);
     if (h1_done(&s->resp))
         return native_finish(w, s, s->resp.keep_alive && used == (size_t)r, err);
+    return BENCH_OK;
+}
+
+/* One read on slot s's connection with recvmsg (no receive ring). */
+static bench_status native_read(worker *w, slot *s, bench_err *err)
+{
+    int64_t kt;
+    ssize_t r = tsock_recv(s->fd, w->rxbuf, RX_BUF, 0, &kt);
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return BENCH_OK;
+    return native_got(w, s, w->rxbuf, r, r < 0 ? errno : 0, kt, err);
+}
+
+/* Hand out what the receive ring read, while receives keep waiting (a few
+ * rounds at most: the loop's other work must not starve). A completion of
+ * a connection since closed (its generation is past) is dropped; an idle
+ * kept-alive connection that gets anything was closed by the server (or
+ * sent bytes nobody asked for) and is dropped; a receive that ended on a
+ * connection still open (the ring's buffers ran out) is armed again. */
+static bench_status ring_drain(worker *w, int force, bench_err *err)
+{
+    for (int round = 0; round < RING_ROUNDS && (force || rxring_pending(w->ring)); round++) {
+        force = 0;
+        int rc = rxring_reap(w->ring);
+        if (rc < 0)
+            return bench_fail(err, BENCH_ESYS, "io_uring_enter: %s", strerror(-rc));
+        rxring_cqe c;
+        while (rxring_next(w->ring, &c)) {
+            uint32_t i = (uint32_t)c.tag, gen = (uint32_t)(c.tag >> 32);
+            if (i >= (uint32_t)w->a.slots)
+                continue;
+            slot *s = &w->slots[i];
+            if (s->fd < 0 || s->rgen != gen)
+                continue;
+            if (!c.more)
+                s->armed = 0;
+            bench_status st = BENCH_OK;
+            if (c.res == -ENOBUFS)
+                ;
+            else if (!s->busy)
+                native_close(s);
+            else {
+                if (c.res > 0)
+                    w->self.reads_ring++;
+                st = native_got(w, s, c.data, c.res, c.res < 0 ? -c.res : 0, c.t_ns, err);
+            }
+            if (!st && s->fd >= 0 && s->rgen == gen)
+                st = native_arm(w, s, err);
+            if (st)
+                return st;
+        }
+    }
     return BENCH_OK;
 }
 
@@ -944,7 +1047,9 @@ static bench_status native_io(worker *w, slot *s, uint32_t events, bench_err *er
         if (st || !s->busy || s->nstate != N_RECEIVING)
             return st;
     }
-    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+    /* With the receive ring, only the ring reads: a read here would take
+     * bytes out of order with its completions. */
+    if (!w->ring && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
         return native_read(w, s, err);
     return BENCH_OK;
 }
@@ -1168,6 +1273,28 @@ static double thread_cpu_s(void)
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
+/* Set up the receive ring in the worker's own thread (it is the ring's
+ * one submitter), as $BENCH_IO_URING asks: "auto" falls back to a recvmsg
+ * per readiness when io_uring cannot be had, "on" fails instead. */
+static bench_status ring_open(worker *w, bench_err *err)
+{
+    if (w->ring_mode == WORKER_RING_OFF)
+        return BENCH_OK;
+    bench_err e;
+    if (rxring_create((unsigned)w->a.slots, &w->ring, &e)) {
+        if (w->ring_mode == WORKER_RING_ON)
+            return bench_fail(err, BENCH_ESYS, "$BENCH_IO_URING=on: %s", e.msg);
+        return BENCH_OK;
+    }
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.u64 = RING_TAG};
+    if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, rxring_event_fd(w->ring), &ev) != 0) {
+        rxring_destroy(w->ring);
+        w->ring = NULL;
+        return bench_fail(err, BENCH_ESYS, "epoll_ctl: %s", strerror(errno));
+    }
+    return BENCH_OK;
+}
+
 /* The event loop. Each iteration: send what is due, wait for readiness or
  * the earliest deadline (curl's timer, the next open-loop arrival, the
  * deadline scan, the stop poll), hand each ready socket to curl, then run
@@ -1186,6 +1313,8 @@ static void *worker_main(void *arg)
     int64_t t_begin = clock_now_ns();
     int64_t woke = t_begin;
     double cpu_begin = thread_cpu_s();
+    if (w->native && (st = ring_open(w, err)))
+        goto out;
 
     for (;;) {
         int64_t now = clock_now_ns();
@@ -1248,7 +1377,12 @@ static void *worker_main(void *arg)
         }
         if (n == 0)
             stats_hist_add(&w->self.lag, woke - until);
+        int ring_woke = 0;
         for (int i = 0; i < n; i++) {
+            if (evs[i].data.u64 == RING_TAG) {
+                ring_woke = 1;
+                continue;
+            }
             if (evs[i].data.u64 & NATIVE_TAG) {
                 slot *s = &w->slots[evs[i].data.u64 & ~NATIVE_TAG];
                 if ((st = native_io(w, s, evs[i].events, err)))
@@ -1265,6 +1399,11 @@ static void *worker_main(void *arg)
             if ((st = drive(w, evs[i].data.fd, flags, err)))
                 goto out;
         }
+        /* The ring is reaped when its eventfd said so, when the kernel
+         * flags receives waiting, and after a wait that timed out (a
+         * safety net: a receive left waiting keeps its kernel stamp). */
+        if (w->ring && (st = ring_drain(w, ring_woke || n == 0, err)))
+            goto out;
         if (w->curl_due >= 0 && clock_now_ns() >= w->curl_due) {
             w->curl_due = -1; /* curl re-arms it through on_timer if needed */
             if ((st = drive(w, CURL_SOCKET_TIMEOUT, 0, err)))
@@ -1315,6 +1454,22 @@ bench_status worker_transport(const run_config *cfg, const char *url, int *nativ
                           url);
     *native = t == CONFIG_TRANSPORT_NATIVE ||
               (t == CONFIG_TRANSPORT_AUTO && strncasecmp(url, "http://", 7) == 0 && !proxy_set());
+    int ring;
+    return worker_ring_mode(&ring, err);
+}
+
+bench_status worker_ring_mode(int *mode, bench_err *err)
+{
+    const char *env = getenv("BENCH_IO_URING");
+    *mode = WORKER_RING_AUTO;
+    if (!env || !*env || strcmp(env, "auto") == 0)
+        return BENCH_OK;
+    if (strcmp(env, "on") == 0)
+        *mode = WORKER_RING_ON;
+    else if (strcmp(env, "off") == 0)
+        *mode = WORKER_RING_OFF;
+    else
+        return bench_fail(err, BENCH_EUSAGE, "$BENCH_IO_URING: '%s' is not auto, on or off", env);
     return BENCH_OK;
 }
 
@@ -1334,6 +1489,8 @@ bench_status worker_create(const worker_args *a, worker **out, bench_err *err)
     if ((st = worker_transport(a->cfg, a->url, &w->native, err)))
         goto out;
     w->self.native = w->native;
+    if (w->native && (st = worker_ring_mode(&w->ring_mode, err)))
+        goto out;
     if (w->native) {
         if ((st = tsock_target_init(&w->tgt, a->url, err)))
             goto out;
@@ -1451,6 +1608,7 @@ void worker_destroy(worker *w)
         curl_multi_cleanup(w->multi);
     if (w->epfd >= 0)
         close(w->epfd);
+    rxring_destroy(w->ring); /* after the sockets: their receives end with it */
     free(w->slots);
     free(w->free_slots);
     free(w->rxbuf);

@@ -91,6 +91,7 @@ typedef struct {
     uint64_t reads;        /* native: reads of response bytes */
     uint64_t reads_kernel; /* native: those stamped by the kernel */
     uint64_t pauses;       /* native: read-coalescing pauses taken */
+    uint64_t reads_ring;   /* native: reads made through io_uring (rxring.h) */
 } worker_self;
 
 typedef struct {
@@ -106,8 +107,15 @@ typedef struct worker worker;
  * auto (the default) for a plain http:// URL with no proxy variable set.
  * With --transport auto, $BENCH_TRANSPORT (auto, native or libcurl)
  * chooses instead when set. BENCH_EUSAGE for a bad $BENCH_TRANSPORT, or
- * native asked for a URL that is not plain http. */
+ * native asked for a URL that is not plain http, or for a bad
+ * $BENCH_IO_URING (worker_ring_mode). */
 bench_status worker_transport(const run_config *cfg, const char *url, int *native, bench_err *err);
+
+/* How the native transport reads (rxring.h), from $BENCH_IO_URING: auto
+ * (unset or empty too: io_uring where the kernel allows it, else a
+ * recvmsg per readiness), on (io_uring or the run fails), off (recvmsg). */
+enum { WORKER_RING_AUTO = 0, WORKER_RING_ON, WORKER_RING_OFF };
+bench_status worker_ring_mode(int *mode, bench_err *err);
 
 /* Allocate a worker (curl handles, buffers). a is copied; the pointers in it
  * are borrowed and must outlive the worker. Free with worker_destroy. */

@@ -5,9 +5,12 @@
  *   the native client, every level records client_transport "native" and
  *   kernel_stamped 1; $BENCH_TRANSPORT=libcurl and --transport libcurl give
  *   "libcurl" (kernel_stamped NaN, no read pauses); the flag wins over the
- *   variable. Every request is ok either way. Bad choices are usage errors
- *   (exit 2) naming what was wrong: native for an https:// endpoint (the
- *   message names http://), --transport bogus, $BENCH_TRANSPORT=bogus.
+ *   variable. The native client's reads all go through io_uring where the
+ *   kernel allows it (io_uring_reads 1), none with $BENCH_IO_URING=off.
+ *   Every request is ok either way. Bad choices are usage errors (exit 2)
+ *   naming what was wrong: native for an https:// endpoint (the message
+ *   names http://), --transport bogus, $BENCH_TRANSPORT=bogus,
+ *   $BENCH_IO_URING=sometimes.
  * - The keep-alive race: tests/replay_server.c --one-per-conn answers the
  *   first request of each connection and closes the connection on reading
  *   the next one, unanswered. On both transports every request still
@@ -40,6 +43,7 @@
 
 #include "cutest.h"
 #include "results_read.h"
+#include "rxring.h"
 #include "stats.h"
 
 /* Read coalescing's accuracy bounds (above), ms. */
@@ -51,6 +55,11 @@
 #define COALESCE_EARLY_MS 0.05
 
 static char *g_dir;
+/* io_uring can be had here (rxring_create succeeds): the native transport's
+ * reads then all go through it unless $BENCH_IO_URING=off. */
+static int g_ring;
+/* The share of reads expect_levels wants made through io_uring. */
+static double g_want_ring;
 
 /* Run bench with args (NULL-terminated, without the executable), with the
  * environment's transport choices cleared ($BENCH_TRANSPORT and the proxy
@@ -62,7 +71,8 @@ static int run_bench(const char *const *env, const char *const *args, int timeou
     const char *argv[64];
     int n = 0;
     argv[n++] = "/usr/bin/env";
-    const char *unset[] = {"BENCH_TRANSPORT", "http_proxy", "all_proxy", "ALL_PROXY"};
+    const char *unset[] = {"BENCH_TRANSPORT", "BENCH_IO_URING", "http_proxy", "all_proxy",
+                           "ALL_PROXY"};
     for (size_t i = 0; i < sizeof unset / sizeof unset[0]; i++) {
         argv[n++] = "-u";
         argv[n++] = unset[i];
@@ -95,8 +105,13 @@ static void expect_levels(const char *h5, const char *want, size_t nlevels, size
         CU_ASSERT_STRING_EQUAL(c->transport, want);
         if (strcmp(want, "native") == 0) {
             CU_ASSERT(c->kernel_stamped == 1.0);
+            CU_ASSERT(c->ring_reads == g_want_ring);
+            if (c->ring_reads != g_want_ring)
+                fprintf(stderr, "%s level %d: io_uring_reads %g, wanted %g\n", h5, li->concurrency,
+                        c->ring_reads, g_want_ring);
         } else {
             CU_ASSERT(isnan(c->kernel_stamped));
+            CU_ASSERT(isnan(c->ring_reads));
             CU_ASSERT(c->pauses == 0);
         }
         if (strcmp(c->transport, want) != 0 ||
@@ -158,7 +173,23 @@ static void sim_run(const char *tag, const char *const *env, const char *const *
 
 static void test_default_native(void)
 {
+    g_want_ring = g_ring;
     sim_run("default", NULL, NULL, "native");
+}
+
+/* $BENCH_IO_URING=off: a recvmsg per readiness, the same results; =on
+ * where io_uring can be had, the same as the default. */
+static void test_ring_choice(void)
+{
+    const char *off[] = {"BENCH_IO_URING=off", NULL};
+    g_want_ring = 0;
+    sim_run("ring-off", off, NULL, "native");
+    if (g_ring) {
+        const char *on[] = {"BENCH_IO_URING=on", NULL};
+        g_want_ring = 1;
+        sim_run("ring-on", on, NULL, "native");
+    }
+    g_want_ring = g_ring;
 }
 
 static void test_env_libcurl(void)
@@ -257,6 +288,9 @@ static void test_usage_errors(void)
         h5,        "--no-report", "--no-progress", NULL};
     const char *want_env[] = {"$BENCH_TRANSPORT", "bogus", NULL};
     expect_usage_error(env_bogus, plain, want_env);
+    const char *ring_bogus[] = {"BENCH_IO_URING=sometimes", NULL};
+    const char *want_ring[] = {"$BENCH_IO_URING", "sometimes", NULL};
+    expect_usage_error(ring_bogus, plain, want_ring);
     unlink(h5);
     free(h5);
 }
@@ -543,6 +577,7 @@ static void test_coalescing_accuracy(void)
 
 static CU_TestInfo tests[] = {
     {"default on plain http: native, every read kernel-stamped", test_default_native},
+    {"$BENCH_IO_URING=off and =on", test_ring_choice},
     {"$BENCH_TRANSPORT=libcurl", test_env_libcurl},
     {"--transport libcurl", test_flag_libcurl},
     {"--transport native wins over $BENCH_TRANSPORT", test_flag_over_env},
@@ -555,6 +590,12 @@ static CU_TestInfo tests[] = {
 
 int main(void)
 {
+    rxring *r = NULL;
+    bench_err e;
+    g_ring = rxring_create(1, &r, &e) == BENCH_OK;
+    rxring_destroy(r);
+    g_want_ring = g_ring;
+    printf("io_uring %s\n", g_ring ? "available: the native transport reads through it" : e.msg);
     g_dir = cutest_tmpdir("transport");
     if (!g_dir) {
         fprintf(stderr, "cannot create a temporary directory\n");
