@@ -693,7 +693,7 @@ static bench_status parse_eval(int argc, char **argv, eval_config *c, int *help,
 {
     bench_status st = BENCH_OK;
     long v;
-    double d;
+    double d = 0;
     int opt;
     optind = 1;
     opterr = 0;

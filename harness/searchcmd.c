@@ -167,7 +167,7 @@ bench_status search_plan_from_args(int *argc, char **argv, search_plan **out, in
             }
             sp->o.precision = p / 100;
         } else if (!missing && (v = flag_value(*argc, argv, &i, "--probes", &missing))) {
-            double p;
+            double p = 0;
             if ((st = parse_number(v, "--probes", &p, err)))
                 goto out;
             if (p != floor(p) || p > CONFIG_MAX_LEVELS) {
