@@ -54,6 +54,25 @@ fail:
     return -1;
 }
 
+/* A ring of `conns` with one loopback connection armed under `tag`; 0 or
+ * -1 (the ring and sockets are then closed). */
+static int ring_conn(unsigned conns, uint64_t tag, rxring **r, int *c, int *s)
+{
+    bench_err e;
+    *r = NULL;
+    if (rxring_create(conns, r, &e) != BENCH_OK)
+        return -1;
+    if (tcp_pair(c, s) == 0) {
+        if (rxring_arm(*r, *c, tag) == 0)
+            return 0;
+        close(*c);
+        close(*s);
+    }
+    rxring_destroy(*r);
+    *r = NULL;
+    return -1;
+}
+
 /* Wait up to 2 s for the ring's eventfd, then reap: 1 when it fired. */
 static int wait_reap(rxring *r)
 {
@@ -118,12 +137,9 @@ static void test_bytes_and_stamps(void)
 {
     if (!g_avail)
         return;
-    rxring *r = NULL;
-    bench_err e;
+    rxring *r;
     int c, s;
-    CU_ASSERT_EQUAL_FATAL(rxring_create(4, &r, &e), BENCH_OK);
-    CU_ASSERT_EQUAL_FATAL(tcp_pair(&c, &s), 0);
-    CU_ASSERT_EQUAL_FATAL(rxring_arm(r, c, 0x1234500000007ULL), 0);
+    CU_ASSERT_EQUAL_FATAL(ring_conn(4, 0x1234500000007ULL, &r, &c, &s), 0);
     for (int k = 0; k < 3; k++) {
         char msg[32], buf[64];
         int len = snprintf(msg, sizeof msg, "data: event %d\n\n", k);
@@ -157,12 +173,9 @@ static void test_large_read_spans_buffers(void)
 {
     if (!g_avail)
         return;
-    rxring *r = NULL;
-    bench_err e;
+    rxring *r;
     int c, s;
-    CU_ASSERT_EQUAL_FATAL(rxring_create(4, &r, &e), BENCH_OK);
-    CU_ASSERT_EQUAL_FATAL(tcp_pair(&c, &s), 0);
-    CU_ASSERT_EQUAL_FATAL(rxring_arm(r, c, 3), 0);
+    CU_ASSERT_EQUAL_FATAL(ring_conn(4, 3, &r, &c, &s), 0);
     size_t big = 200000;
     char *out = malloc(big), *in = malloc(big);
     CU_ASSERT_PTR_NOT_NULL_FATAL(out);
@@ -198,12 +211,9 @@ static void test_end_of_stream(void)
 {
     if (!g_avail)
         return;
-    rxring *r = NULL;
-    bench_err e;
+    rxring *r;
     int c, s;
-    CU_ASSERT_EQUAL_FATAL(rxring_create(4, &r, &e), BENCH_OK);
-    CU_ASSERT_EQUAL_FATAL(tcp_pair(&c, &s), 0);
-    CU_ASSERT_EQUAL_FATAL(rxring_arm(r, c, 11), 0);
+    CU_ASSERT_EQUAL_FATAL(ring_conn(4, 11, &r, &c, &s), 0);
     CU_ASSERT_EQUAL(write(s, "bye", 3), 3);
     close(s);
     int saw_data = 0, saw_end = 0;
@@ -235,12 +245,9 @@ static void test_cancel(void)
 {
     if (!g_avail)
         return;
-    rxring *r = NULL;
-    bench_err e;
+    rxring *r;
     int c, s;
-    CU_ASSERT_EQUAL_FATAL(rxring_create(4, &r, &e), BENCH_OK);
-    CU_ASSERT_EQUAL_FATAL(tcp_pair(&c, &s), 0);
-    CU_ASSERT_EQUAL_FATAL(rxring_arm(r, c, 21), 0);
+    CU_ASSERT_EQUAL_FATAL(ring_conn(4, 21, &r, &c, &s), 0);
     CU_ASSERT_EQUAL(rxring_cancel(r, 21), 0);
     CU_ASSERT_EQUAL(rxring_reap(r), 0);
     int ended = 0;
