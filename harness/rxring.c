@@ -49,6 +49,7 @@ struct rxring {
     unsigned nbuf;
     unsigned short br_tail;
     char *bufs;
+    size_t bufs_len;
     int held;         /* buffer of the completion last handed out, -1 none */
     struct msghdr mh; /* the receive's template: no name, TSOCK_CMSG_SPACE of control */
 };
@@ -87,6 +88,7 @@ bench_status rxring_create(unsigned conns, rxring **out, bench_err *err)
     r->held = -1;
     r->sq_map = r->sqes = MAP_FAILED;
     r->br = MAP_FAILED;
+    r->bufs = MAP_FAILED;
     unsigned cq = pow2_at_least(conns * 4 < 1024 ? 1024 : conns * 4);
     if (cq > 32768)
         cq = 32768;
@@ -134,11 +136,16 @@ bench_status rxring_create(unsigned conns, rxring **out, bench_err *err)
         r->nbuf = 8192;
     r->br_len = r->nbuf * sizeof(struct io_uring_buf);
     r->br = mmap(NULL, r->br_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    r->bufs = malloc((size_t)r->nbuf * BUF_SIZE);
-    if (r->br == MAP_FAILED || !r->bufs) {
+    r->bufs_len = (size_t)r->nbuf * BUF_SIZE;
+    r->bufs = mmap(NULL, r->bufs_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (r->br == MAP_FAILED || r->bufs == MAP_FAILED) {
         st = bench_fail(err, BENCH_ENOMEM, "io_uring: out of memory for %u buffers", r->nbuf);
         goto out;
     }
+    /* A child forked meanwhile (an evaluation's sandbox, gnuplot) must not
+     * share these pages copy-on-write with the kernel's view of them. */
+    madvise(r->br, r->br_len, MADV_DONTFORK);
+    madvise(r->bufs, r->bufs_len, MADV_DONTFORK);
     struct io_uring_buf_reg reg;
     memset(&reg, 0, sizeof reg);
     reg.ring_addr = (uint64_t)(uintptr_t)r->br;
@@ -186,7 +193,8 @@ void rxring_destroy(rxring *r)
         munmap(r->sqes, r->sqes_len);
     if (r->br != MAP_FAILED)
         munmap(r->br, r->br_len);
-    free(r->bufs);
+    if (r->bufs != MAP_FAILED)
+        munmap(r->bufs, r->bufs_len);
     free(r);
 }
 
