@@ -57,8 +57,10 @@ static void test_clock_conversion(void)
         int64_t m0 = clock_now_ns();
         int64_t mono = tsock_realtime_to_mono(clock_unix_ns());
         int64_t m1 = clock_now_ns();
-        CU_ASSERT(mono >= m0 - 100000);
-        CU_ASSERT(mono <= m1 + 100000);
+        /* Within the offset's bracket (1 us) of the monotonic reads around
+         * it, with room for a loaded machine's eight wide samples. */
+        CU_ASSERT(mono >= m0 - 10000);
+        CU_ASSERT(mono <= m1 + 10000);
     }
 }
 
