@@ -164,9 +164,9 @@ static int64_t to_mono(int64_t rt_ns, int64_t now)
         /* The wall clock read between two monotonic reads: the offset is
          * right to within half their distance. That is well under a
          * microsecond with the vDSO, but not when the thread is interrupted
-         * between the reads (on this project's VM a thread's first sample
-         * was once 36 us wide, and every stamp for the next 50 ms came out
-         * 18 us early), so a wide bracket is sampled again. */
+         * between the reads (on this project's VM one sample was at least
+         * 36 us wide: every stamp of the next 50 ms came out 18 us early),
+         * so a wide bracket is sampled again. */
         int64_t best = INT64_MAX;
         for (int i = 0; i < OFFSET_TRIES && best > OFFSET_BRACKET_NS; i++) {
             int64_t m0 = clock_now_ns(), r = clock_unix_ns(), m1 = clock_now_ns();
