@@ -40,13 +40,18 @@
  * Prints "PORT <n>" on stdout once listening on 127.0.0.1 (--port 0, the
  * default, picks a free port). The log (--log) gets one line per request and
  * per write, each written whole:
- *     req <request-id> <t_ns>                   request fully read
+ *     req <request-id> <t_ns>                   the request arrived: the kernel's
+ *                                               receive stamp of the read that took
+ *                                               its first bytes (else when fully read)
  *     write <request-id> <i> <t_ns> <off> <len> write i (0: the headers); off, len:
  *                                               the transcript bytes it carried
  *     unanswered <request-id> <t_ns>            --one-per-conn: request fully read,
  *                                               the connection then closed unanswered
  * <request-id> is the request's X-Request-Id header ("-" when absent), t_ns
- * CLOCK_MONOTONIC just before the write. Runs until killed. */
+ * CLOCK_MONOTONIC (for a write, just before it). A request's arrival is
+ * the kernel's stamp, not the time its thread read it: on a loaded machine
+ * a new connection's thread can wake tens of ms late, and the tests measure
+ * the client, not this server's scheduling. Runs until killed. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -94,6 +99,43 @@ static int64_t now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The kernel's receive stamp (SO_TIMESTAMPNS, CLOCK_REALTIME) of what one
+ * recvmsg read, on CLOCK_MONOTONIC; -1 without one. The offset between the
+ * clocks is a wall-clock read bracketed by two monotonic ones, taken again
+ * while the bracket is wider than 1 us (its error is half of it). */
+static int64_t recv_stamped(int fd, char *buf, size_t n, ssize_t *got)
+{
+    union {
+        char b[128];
+        struct cmsghdr align;
+    } cb;
+    struct iovec io = {buf, n};
+    struct msghdr m = {
+        .msg_iov = &io, .msg_iovlen = 1, .msg_control = cb.b, .msg_controllen = sizeof cb.b};
+    *got = recvmsg(fd, &m, 0);
+    if (*got <= 0)
+        return -1;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS)
+            continue;
+        struct timespec ts;
+        memcpy(&ts, CMSG_DATA(c), sizeof ts);
+        int64_t best = INT64_MAX, off = 0;
+        for (int i = 0; i < 8 && best > 1000; i++) {
+            struct timespec r;
+            int64_t m0 = now_ns();
+            clock_gettime(CLOCK_REALTIME, &r);
+            int64_t m1 = now_ns();
+            if (m1 - m0 < best) {
+                best = m1 - m0;
+                off = (int64_t)r.tv_sec * 1000000000 + r.tv_nsec - (m0 + (m1 - m0) / 2);
+            }
+        }
+        return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - off;
+    }
+    return -1;
 }
 
 static void sleep_until(int64_t t)
@@ -308,17 +350,25 @@ static void *serve_conn(void *arg)
     char *in = malloc(REQ_MAX);
     size_t have = 0;
     int served = 0; /* requests of this connection read so far */
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
+    /* Stamps of the reads that took the first bytes in `in` and the last. */
+    int64_t t_first = -1, t_last = -1;
     while (in) {
         /* One request: headers, then Content-Length bytes of body. */
         char *hend;
         while (!(hend = memmem(in, have, "\r\n\r\n", 4))) {
             if (have == REQ_MAX)
                 goto out;
-            ssize_t r = recv(fd, in + have, REQ_MAX - have, 0);
+            ssize_t r;
+            int64_t t = recv_stamped(fd, in + have, REQ_MAX - have, &r);
             if (r < 0 && errno == EINTR)
                 continue;
             if (r <= 0)
                 goto out;
+            if (have == 0)
+                t_first = t;
+            t_last = t;
             have += (size_t)r;
         }
         size_t hlen = (size_t)(hend - in) + 4;
@@ -342,7 +392,7 @@ static void *serve_conn(void *arg)
             log_line("unanswered %s %lld\n", id, (long long)now_ns());
             goto out;
         }
-        log_line("req %s %lld\n", id, (long long)now_ns());
+        log_line("req %s %lld\n", id, (long long)(t_first >= 0 ? t_first : now_ns()));
         size_t pl = strlen(path);
         char *q = strchr(path, '?');
         if (q)
@@ -364,6 +414,7 @@ static void *serve_conn(void *arg)
         }
         memmove(in, in + hlen + clen, have - hlen - clen);
         have -= hlen + clen;
+        t_first = have ? t_last : -1; /* the next request's first bytes came then */
     }
 out:
     free(in);
@@ -437,6 +488,11 @@ int main(int argc, char **argv)
                             .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t al = sizeof a;
+    /* Receive stamps asked for on the listening socket too, so that the
+     * kernel stamps from before the first connection (it starts some ms
+     * after the first socket asks). */
+    if (ls >= 0)
+        setsockopt(ls, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
     if (ls < 0 || setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
         bind(ls, (struct sockaddr *)&a, sizeof a) || listen(ls, 128) ||
         getsockname(ls, (struct sockaddr *)&a, &al)) {

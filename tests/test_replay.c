@@ -13,9 +13,10 @@
  *   - every chunk arrives after the write that carried it and within
  *     LAG_MAX_MS of it, the median lag under LAG_MEDIAN_MS;
  *   - TTFT is at least the stated one (TTFT_MS, plus GAP_MS per write before
- *     the first content) and at least the server's own (request read to
- *     first content write), and beyond the server's by under LAG_MEDIAN_MS
- *     in the median (the excess is the request's way to the server);
+ *     the first content) and at least the server's own (the request's
+ *     arrival, the kernel's stamp, to first content write), and beyond the
+ *     server's by under LAG_MEDIAN_MS in the median (the excess is the
+ *     request's way to the server);
  *   - each gap between chunks of different writes is within LAG_MAX_MS of
  *     the gap between those writes;
  *   - events of one HTTP chunk share one arrival time exactly, and events of
@@ -354,12 +355,13 @@ static void run_case(const replay_case *c)
                     lags[nlags++] = lag;
                 if (j == 0) {
                     /* TTFT: never less than stated nor than the server's own
-                     * (request read to first content write); beyond that by
-                     * the request's way to the server (which includes the
-                     * server's thread waking up on a new connection: up to
-                     * a few hundred ms on a loaded two-core machine) plus
-                     * the first chunk's arrival lag, so checked in the
-                     * median. */
+                     * (request arrival, the kernel's stamp, to first content
+                     * write); beyond that by the request's way to the server
+                     * plus the first chunk's arrival lag, checked in the
+                     * median. (The server's arrival was once the time its
+                     * thread read the request: on a new connection, a
+                     * thread waking up to tens of ms late on a loaded
+                     * two-core machine, which made the median fail.) */
                     long long ttft_c = r->t_first_token_ns - r->t_send_ns;
                     long long ttft_s = sent - s->t_req;
                     long long stated = (TTFT_MS + (long long)(w - 1) * GAP_MS) * MS;
