@@ -389,7 +389,8 @@ static bench_status parse_run(int argc, char **argv, run_config *cfg, int *exit_
      * simulator starts or the results file exists; the embedded endpoint
      * is plain http. */
     int native;
-    return worker_transport(cfg, cfg->endpoint ? cfg->endpoint : "http://127.0.0.1/", &native, err);
+    return worker_transport(cfg, cfg->endpoint ? cfg->endpoint : "http://127.0.0.1/", &native, NULL,
+                            err);
 }
 
 /* The run summary as JSON, with the search's object added when sp is

@@ -69,6 +69,23 @@ static int sys_register(int fd, unsigned op, void *arg, unsigned n)
     return (int)syscall(__NR_io_uring_register, fd, op, arg, n);
 }
 
+/* Queue buffer bid for the kernel; buf_publish makes what is queued
+ * visible to it. */
+static void buf_put(rxring *r, unsigned bid)
+{
+    struct io_uring_buf *b = &r->br[r->br_tail & (r->nbuf - 1)];
+    b->addr = (uint64_t)(uintptr_t)(r->bufs + (size_t)bid * BUF_SIZE);
+    b->len = BUF_SIZE;
+    b->bid = (unsigned short)bid;
+    r->br_tail++;
+}
+
+static void buf_publish(rxring *r)
+{
+    atomic_store_explicit((_Atomic unsigned short *)&((struct io_uring_buf_ring *)r->br)->tail,
+                          r->br_tail, memory_order_release);
+}
+
 static unsigned pow2_at_least(unsigned n)
 {
     unsigned p = 1;
@@ -155,15 +172,9 @@ bench_status rxring_create(unsigned conns, rxring **out, bench_err *err)
         st = bench_fail(err, BENCH_ESYS, "io_uring: provided buffer ring: %s", strerror(errno));
         goto out;
     }
-    for (unsigned i = 0; i < r->nbuf; i++) {
-        struct io_uring_buf *b = &r->br[i];
-        b->addr = (uint64_t)(uintptr_t)(r->bufs + (size_t)i * BUF_SIZE);
-        b->len = BUF_SIZE;
-        b->bid = (unsigned short)i;
-    }
-    r->br_tail = (unsigned short)r->nbuf;
-    atomic_store_explicit((_Atomic unsigned short *)&((struct io_uring_buf_ring *)r->br)->tail,
-                          r->br_tail, memory_order_release);
+    for (unsigned i = 0; i < r->nbuf; i++)
+        buf_put(r, i);
+    buf_publish(r);
     r->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (r->efd < 0 || sys_register(r->fd, IORING_REGISTER_EVENTFD, &r->efd, 1) < 0) {
         st = bench_fail(err, BENCH_ESYS, "io_uring: eventfd: %s", strerror(errno));
@@ -283,13 +294,8 @@ int rxring_reap(rxring *r)
 int rxring_next(rxring *r, rxring_cqe *c)
 {
     if (r->held >= 0) {
-        struct io_uring_buf *b = &r->br[r->br_tail & (r->nbuf - 1)];
-        b->addr = (uint64_t)(uintptr_t)(r->bufs + (size_t)r->held * BUF_SIZE);
-        b->len = BUF_SIZE;
-        b->bid = (unsigned short)r->held;
-        r->br_tail++;
-        atomic_store_explicit((_Atomic unsigned short *)&((struct io_uring_buf_ring *)r->br)->tail,
-                              r->br_tail, memory_order_release);
+        buf_put(r, (unsigned)r->held);
+        buf_publish(r);
         r->held = -1;
     }
     unsigned head = atomic_load_explicit(r->cq_head, memory_order_relaxed);

@@ -1005,14 +1005,15 @@ static bench_status ring_drain(worker *w, int force, bench_err *err)
             if (!c.more)
                 s->armed = 0;
             bench_status st = BENCH_OK;
-            if (c.res == -ENOBUFS)
-                ;
-            else if (!s->busy)
-                native_close(s);
-            else {
-                if (c.res > 0)
-                    w->self.reads_ring++;
-                st = native_got(w, s, c.data, c.res, c.res < 0 ? -c.res : 0, c.t_ns, err);
+            /* -ENOBUFS read nothing: the receive is armed again below. */
+            if (c.res != -ENOBUFS) {
+                if (!s->busy) {
+                    native_close(s);
+                } else {
+                    if (c.res > 0)
+                        w->self.reads_ring++;
+                    st = native_got(w, s, c.data, c.res, c.res < 0 ? -c.res : 0, c.t_ns, err);
+                }
             }
             if (!st && s->fd >= 0 && s->rgen == gen)
                 st = native_arm(w, s, err);
@@ -1435,7 +1436,8 @@ static int proxy_set(void)
     return 0;
 }
 
-bench_status worker_transport(const run_config *cfg, const char *url, int *native, bench_err *err)
+bench_status worker_transport(const run_config *cfg, const char *url, int *native, int *ring_mode,
+                              bench_err *err)
 {
     int t = cfg->transport;
     const char *env = getenv("BENCH_TRANSPORT");
@@ -1458,7 +1460,7 @@ bench_status worker_transport(const run_config *cfg, const char *url, int *nativ
     *native = t == CONFIG_TRANSPORT_NATIVE ||
               (t == CONFIG_TRANSPORT_AUTO && strncasecmp(url, "http://", 7) == 0 && !proxy_set());
     int ring;
-    return worker_ring_mode(&ring, err);
+    return worker_ring_mode(ring_mode ? ring_mode : &ring, err);
 }
 
 bench_status worker_ring_mode(int *mode, bench_err *err)
@@ -1489,11 +1491,9 @@ bench_status worker_create(const worker_args *a, worker **out, bench_err *err)
     w->epfd = -1;
     w->curl_due = -1;
     w->co_probing = 1;
-    if ((st = worker_transport(a->cfg, a->url, &w->native, err)))
+    if ((st = worker_transport(a->cfg, a->url, &w->native, &w->ring_mode, err)))
         goto out;
     w->self.native = w->native;
-    if (w->native && (st = worker_ring_mode(&w->ring_mode, err)))
-        goto out;
     if (w->native) {
         if ((st = tsock_target_init(&w->tgt, a->url, err)))
             goto out;

@@ -108,8 +108,10 @@ typedef struct worker worker;
  * With --transport auto, $BENCH_TRANSPORT (auto, native or libcurl)
  * chooses instead when set. BENCH_EUSAGE for a bad $BENCH_TRANSPORT, or
  * native asked for a URL that is not plain http, or for a bad
- * $BENCH_IO_URING (worker_ring_mode). */
-bench_status worker_transport(const run_config *cfg, const char *url, int *native, bench_err *err);
+ * $BENCH_IO_URING (worker_ring_mode), whose choice goes to *ring_mode
+ * (may be NULL). */
+bench_status worker_transport(const run_config *cfg, const char *url, int *native, int *ring_mode,
+                              bench_err *err);
 
 /* How the native transport reads (rxring.h), from $BENCH_IO_URING: auto
  * (unset or empty too: io_uring where the kernel allows it, else a

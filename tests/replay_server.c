@@ -2,10 +2,11 @@
  * transcript captured from a real server (../shared/samples), at a stated
  * pace, and logs the CLOCK_MONOTONIC time of every write it makes.
  *
- * Written in C with plain sockets and threads (no dependencies beyond libc),
- * so that it is built by meson with the tests, needs no interpreter, and
- * stamps its writes with the very clock (CLOCK_MONOTONIC) bench stamps its
- * reads with: the test compares the two directly.
+ * Written in C with plain sockets and threads, so that it is built by meson
+ * with the tests, needs no interpreter, and stamps its writes with the very
+ * clock (CLOCK_MONOTONIC) bench stamps its reads with: the test compares the
+ * two directly. A request's arrival is converted by tsock.h, as bench's
+ * reads are.
  *
  * usage: replay_server --transcript FILE [--port P] [--ttft-ms N] [--gap-ms N]
  *                      [--per-write N] [--close | --drop | --one-per-conn] [--log FILE]
@@ -73,6 +74,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tsock.h"
+
 #define REQ_MAX (4u << 20) /* largest request (headers and body) accepted */
 
 typedef struct {
@@ -101,41 +104,20 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* The kernel's receive stamp (SO_TIMESTAMPNS, CLOCK_REALTIME) of what one
- * recvmsg read, on CLOCK_MONOTONIC; -1 without one. The offset between the
- * clocks is a wall-clock read bracketed by two monotonic ones, taken again
- * while the bracket is wider than 1 us (its error is half of it). */
+/* One recvmsg into buf; the kernel's receive stamp of what it read on
+ * CLOCK_MONOTONIC (tsock_msg_stamp, the client's own conversion), -1
+ * without one. */
 static int64_t recv_stamped(int fd, char *buf, size_t n, ssize_t *got)
 {
     union {
-        char b[128];
+        char b[TSOCK_CMSG_SPACE];
         struct cmsghdr align;
     } cb;
     struct iovec io = {buf, n};
     struct msghdr m = {
         .msg_iov = &io, .msg_iovlen = 1, .msg_control = cb.b, .msg_controllen = sizeof cb.b};
     *got = recvmsg(fd, &m, 0);
-    if (*got <= 0)
-        return -1;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS)
-            continue;
-        struct timespec ts;
-        memcpy(&ts, CMSG_DATA(c), sizeof ts);
-        int64_t best = INT64_MAX, off = 0;
-        for (int i = 0; i < 8 && best > 1000; i++) {
-            struct timespec r;
-            int64_t m0 = now_ns();
-            clock_gettime(CLOCK_REALTIME, &r);
-            int64_t m1 = now_ns();
-            if (m1 - m0 < best) {
-                best = m1 - m0;
-                off = (int64_t)r.tv_sec * 1000000000 + r.tv_nsec - (m0 + (m1 - m0) / 2);
-            }
-        }
-        return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - off;
-    }
-    return -1;
+    return *got > 0 ? tsock_msg_stamp(&m) : -1;
 }
 
 static void sleep_until(int64_t t)
